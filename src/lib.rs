@@ -1,0 +1,27 @@
+//! Picscripter: a self-hosted social media manager for small online shops.
+//!
+//! One library behind two processes — `picscripter serve` (web) and `picscripter-worker` — plus
+//! the platform emulator `picscripter-sandbox`. Module map (see docs/ARCHITECTURE.md):
+//!
+//! - `config`: typed configuration from the environment, every problem listed at once.
+//! - `domain`: rules with no I/O (platforms, accounts, time zones…).
+//! - `entities`: SeaORM entities, one per table.
+//! - `security`: passwords, CSRF, headers, throttling, client addresses, API tokens, audit log.
+//! - `web`: the axum app, one module per area; `error` renders every failure for its audience.
+//! - `jobs` and `worker`: background work under apalis.
+//! - `db`, `redis`, `telemetry`, `app`, `cli`: plumbing.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod entities;
+pub mod error;
+pub mod jobs;
+pub mod redis;
+pub mod security;
+pub mod state;
+pub mod telemetry;
+pub mod web;
+pub mod worker;

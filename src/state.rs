@@ -1,0 +1,45 @@
+//! `AppState`: what every handler can reach. Cheap to clone; nothing in it is authoritative
+//! (sessions live in Redis, everything else in Postgres), so any number of web processes can run.
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::config::Config;
+use crate::redis::Redis;
+use crate::security::passwords::Passwords;
+use crate::web::assets::Assets;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: DatabaseConnection,
+    pub redis: Redis,
+    pub passwords: Passwords,
+    pub assets: Arc<Assets>,
+    /// The Content-Security-Policy header value, computed once.
+    pub csp: Arc<str>,
+}
+
+impl AppState {
+    pub async fn new(config: Config) -> anyhow::Result<Self> {
+        let db = crate::db::connect(&config).await?;
+        crate::db::ensure_migrated(&db).await?;
+        let redis = Redis::connect(
+            config.redis_url(),
+            &config.redis_key_prefix,
+            std::time::Duration::from_secs(3),
+        )
+        .await?;
+        let passwords = Passwords::new().await?;
+        let csp = crate::security::headers::content_security_policy(&[]).into();
+        Ok(Self {
+            config: Arc::new(config),
+            db,
+            redis,
+            passwords,
+            assets: Arc::new(Assets::load()),
+            csp,
+        })
+    }
+}

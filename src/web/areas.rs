@@ -1,0 +1,105 @@
+//! The areas whose features arrive with later work. Each shows an honest empty state that
+//! says what will be there — never invented data.
+
+use askama::Template;
+use axum::Router;
+use axum::response::Response;
+use axum::routing::get;
+
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::web::render;
+use crate::web::session::{CurrentUser, PageContext};
+
+pub struct Area {
+    pub key: &'static str,
+    pub path: &'static str,
+    pub title: &'static str,
+    pub summary: &'static str,
+    pub empty_title: &'static str,
+    pub empty_text: &'static str,
+}
+
+pub const AREAS: &[Area] = &[
+    Area {
+        key: "studio",
+        path: "/studio",
+        title: "AI Studio",
+        summary: "Captions for every network, written from your products and photos.",
+        empty_title: "No captions yet",
+        empty_text: "Here you'll pick a product or a few photos, choose the networks, and get a caption for each one — in your voice, with what we changed and why.",
+    },
+    Area {
+        key: "calendar",
+        path: "/calendar",
+        title: "Calendar",
+        summary: "Everything you have planned, by month or by week, in your time zone.",
+        empty_title: "Nothing on the calendar yet",
+        empty_text: "Scheduled posts will appear here by day and time. You'll be able to open a day to write a post and drag posts to move them.",
+    },
+    Area {
+        key: "posts",
+        path: "/posts",
+        title: "Posts",
+        summary: "Every post you've written, with where and when it went out.",
+        empty_title: "No posts yet",
+        empty_text: "Your drafts, scheduled and published posts will be listed here, with each network's status and quick actions to edit, retry or cancel.",
+    },
+    Area {
+        key: "media",
+        path: "/media",
+        title: "Media",
+        summary: "Your photos and videos, ready to use in any post.",
+        empty_title: "Your library is empty",
+        empty_text: "Photos and videos you upload will be kept here, with their sizes checked against each network's rules.",
+    },
+    Area {
+        key: "products",
+        path: "/products",
+        title: "Products",
+        summary: "Your shop's catalog from Shopify, Etsy or Squarespace.",
+        empty_title: "No products yet",
+        empty_text: "Once a shop is connected, its products will be listed here, kept up to date, and each one will be a click away from a post.",
+    },
+    Area {
+        key: "connections",
+        path: "/connections",
+        title: "Connections",
+        summary: "Your social accounts and shops.",
+        empty_title: "Nothing connected yet",
+        empty_text: "You'll connect Instagram, TikTok, X, LinkedIn, Pinterest, YouTube and Facebook here, plus your Shopify, Etsy or Squarespace shop, and see at a glance which need attention.",
+    },
+    Area {
+        key: "analytics",
+        path: "/analytics",
+        title: "Analytics",
+        summary: "What worked, per post, per network and per product.",
+        empty_title: "No numbers yet",
+        empty_text: "After your posts go out, their likes, shares, views and clicks will be collected and charted here, with the best times to post.",
+    },
+];
+
+#[derive(Template)]
+#[template(path = "areas/empty.html")]
+struct AreaPage {
+    ctx: PageContext,
+    area: &'static Area,
+}
+
+pub fn router() -> Router<AppState> {
+    let mut router = Router::new();
+    for area in AREAS {
+        router = router.route(
+            area.path,
+            get(move |_user: CurrentUser, ctx: PageContext| async move { show(ctx, area) }),
+        );
+    }
+    router
+}
+
+fn show(ctx: PageContext, area: &'static Area) -> Result<Response, AppError> {
+    render::page(&AreaPage {
+        ctx: ctx.at(area.key),
+        area,
+    })
+}

@@ -1,0 +1,168 @@
+//! The web process: one module per area, each with its `router()`, handlers, template structs
+//! and form types; this file puts them together with the middleware every request passes.
+//!
+//! Request path, outermost first: tracing → panic catcher → security headers → error rendering
+//! → per-address rate limit → compression → CORS (API only) → session → CSRF (which reads
+//! form bodies up to the same limit) → `Vary: HX-Request` → body limit → the handler.
+
+pub mod admin;
+pub mod areas;
+pub mod assets;
+pub mod auth;
+pub mod dashboard;
+pub mod health;
+pub mod render;
+pub mod session;
+pub mod session_store;
+pub mod settings;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderName, HeaderValue, Method};
+use axum::middleware;
+use axum::routing::get;
+use axum_htmx::AutoVaryLayer;
+use tower_governor::GovernorLayer;
+use tower_governor::governor::GovernorConfigBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+use crate::error::AppError;
+use crate::security::{client_ip::ClientIpKey, csrf, headers};
+use crate::state::AppState;
+
+pub const SESSION_COOKIE: &str = "picscripter_session";
+/// Bodies larger than this are refused with 413 (media uploads will get their own limit).
+pub const BODY_LIMIT: usize = csrf::FORM_BODY_LIMIT;
+
+pub fn router(state: AppState) -> Router {
+    let config = state.config.clone();
+
+    let session_layer =
+        SessionManagerLayer::new(session_store::RedisSessionStore::new(state.redis.clone()))
+            .with_name(SESSION_COOKIE)
+            .with_http_only(true)
+            .with_same_site(SameSite::Lax)
+            .with_secure(config.is_https())
+            .with_path("/")
+            .with_expiry(Expiry::OnInactivity(
+                time::Duration::try_from(config.session_idle_timeout)
+                    .unwrap_or(time::Duration::hours(12)),
+            ))
+            .with_signed(session_key(&config.jwt_secret));
+
+    let governor = GovernorConfigBuilder::default()
+        .key_extractor(ClientIpKey {
+            trust_proxy: config.trust_proxy,
+        })
+        .period(Duration::from_millis(
+            (60_000 / config.rate_limit_per_minute.max(1) as u64).max(1),
+        ))
+        .burst_size((config.rate_limit_per_minute / 10).max(10))
+        .use_headers()
+        .finish()
+        .expect("rate-limit settings are validated in Config");
+    let governor = Arc::new(governor);
+    let limiter = governor.limiter().clone();
+    // Forget addresses that have been quiet, so the limiter's memory stays bounded.
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            limiter.retain_recent();
+        }
+    });
+
+    let cors = if config.cors_origins.is_empty() {
+        None
+    } else {
+        let origins: Vec<HeaderValue> = config
+            .cors_origins
+            .iter()
+            .filter_map(|o| HeaderValue::from_str(o).ok())
+            .collect();
+        Some(
+            CorsLayer::new()
+                .allow_origin(AllowOrigin::list(origins))
+                .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+                .allow_headers([
+                    axum::http::header::AUTHORIZATION,
+                    axum::http::header::CONTENT_TYPE,
+                ])
+                .max_age(Duration::from_secs(3600)),
+        )
+    };
+
+    let pages = Router::new()
+        .merge(auth::router())
+        .merge(dashboard::router())
+        .merge(areas::router())
+        .merge(settings::router())
+        .merge(admin::router())
+        .route("/static/{*path}", get(assets::serve))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        // Router layers wrap outward: the last added runs first.
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(AutoVaryLayer)
+        .layer(middleware::from_fn_with_state(state.clone(), csrf::verify))
+        .layer(session_layer);
+
+    let api = Router::new()
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(tower::util::option_layer(cors));
+
+    // Health checks stay outside the rate limit and the session: load balancers poll them.
+    let outer = Router::new()
+        .merge(health::router())
+        .nest("/api/v1", api)
+        .merge(pages.layer(GovernorLayer::new(governor.clone())))
+        .with_state(state.clone());
+
+    let x_request_id = HeaderName::from_static("x-request-id");
+    outer
+        .layer(CompressionLayer::new())
+        .layer(middleware::from_fn_with_state(state.clone(), crate::error::render))
+        .layer(middleware::from_fn_with_state(state, headers::set))
+        .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
+            use axum::response::IntoResponse as _;
+            AppError::Internal(anyhow::anyhow!("a request handler panicked")).into_response()
+        }))
+        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            // The path only: query strings can carry OAuth codes and tokens.
+            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
+            tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+}
+
+/// The cookie-signing key, derived from `JWT_SECRET` (at least 32 bytes, checked in Config).
+fn session_key(secret: &secrecy::SecretString) -> tower_sessions::cookie::Key {
+    use secrecy::ExposeSecret as _;
+    use sha2::Digest as _;
+    // A signing key is 64 bytes; SHA-512 of the secret (with a purpose label) gives exactly that.
+    let material =
+        sha2::Sha512::digest(["picscripter session cookie:", secret.expose_secret()].concat());
+    tower_sessions::cookie::Key::from(&material)
+}
+
+async fn not_found() -> AppError {
+    AppError::NotFound
+}
+
+async fn method_not_allowed() -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    axum::http::StatusCode::METHOD_NOT_ALLOWED.into_response()
+}

@@ -1,0 +1,101 @@
+//! `picscripter-worker`: connects, refuses an unmigrated database, and runs the apalis monitor
+//! until SIGTERM or Ctrl-C, then stops taking work and lets what's running finish.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use apalis::prelude::*;
+use apalis_cron::CronScheduler;
+
+use crate::config::Config;
+use crate::jobs::heartbeat::{self, Heartbeat};
+use crate::redis::Redis;
+
+/// How long in-flight work may take to finish after a shutdown signal.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// A name unique to this process, shown in job history and heartbeats.
+pub fn worker_id() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "worker".into());
+    format!(
+        "{host}-{}-{}",
+        std::process::id(),
+        &uuid::Uuid::new_v4().simple().to_string()[..6]
+    )
+}
+
+/// Runs the worker until `shutdown` resolves.
+pub async fn run(
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let db = crate::db::connect(&config).await?;
+    crate::db::ensure_migrated(&db).await?;
+    let redis = Redis::connect(
+        config.redis_url(),
+        &config.redis_key_prefix,
+        Duration::from_secs(10),
+    )
+    .await
+    .context("couldn't set up the Redis client")?;
+    redis
+        .ping()
+        .await
+        .context("couldn't reach Redis. Is it running, and does REDIS_URL point to it?")?;
+
+    let id = worker_id();
+    tracing::info!(worker = %id, "worker started");
+    // Beat once right away so /readyz turns green without waiting for the first tick.
+    heartbeat::beat(&redis, &id)
+        .await
+        .context("couldn't write the first heartbeat")?;
+
+    let hb = Heartbeat {
+        redis: redis.clone(),
+        worker_id: id.clone(),
+    };
+    let monitor = Monitor::new()
+        .shutdown_timeout(SHUTDOWN_GRACE)
+        .register(move |_restarts| {
+            WorkerBuilder::new("heartbeat")
+                .backend(CronScheduler::new(heartbeat::schedule()))
+                .data(hb.clone())
+                .build(heartbeat::on_tick)
+        });
+    monitor
+        .run_with_signal(async move {
+            shutdown.await;
+            tracing::info!("shutting down: finishing work in progress");
+            Ok(())
+        })
+        .await
+        .context("the worker monitor stopped with an error")?;
+    db.close().await.ok();
+    tracing::info!(worker = %id, "worker stopped");
+    Ok(())
+}
+
+/// Resolves on SIGTERM (how PaaS platforms stop processes) or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,10 @@
+//! The one integration-test binary. Every test spawns the real app against its own database.
+
+mod accounts;
+mod cli;
+mod health;
+mod pages;
+mod security;
+mod stylesheet;
+
+mod helpers;
