@@ -287,7 +287,7 @@ impl Config {
         let gemini_api_key = r.get("GEMINI_API_KEY").map(SecretString::from);
         let gemini_model = r
             .get("GEMINI_MODEL")
-            .unwrap_or_else(|| "gemini-2.5-flash".into());
+            .unwrap_or_else(|| "gemini-3.5-flash".into());
         let metrics_token = r.get("METRICS_TOKEN").map(SecretString::from);
         let trust_proxy = r.bool("TRUST_PROXY", false);
         let rate_limit_per_minute = r.number("RATE_LIMIT_PER_MINUTE", 600u32, 10, 1_000_000);
