@@ -20,6 +20,7 @@ pub mod entities;
 pub mod error;
 pub mod jobs;
 pub mod redis;
+pub mod sandbox;
 pub mod security;
 pub mod state;
 pub mod telemetry;
