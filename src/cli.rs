@@ -56,6 +56,9 @@ enum Command {
         #[arg(long)]
         name: String,
     },
+    /// Re-encrypt every stored platform token under ENCRYPTION_KEY_CURRENT. Resumable and
+    /// safe to run twice.
+    RotateKeys,
 }
 
 pub fn main() -> ExitCode {
@@ -78,6 +81,7 @@ pub fn main() -> ExitCode {
             Command::Dev => dev().await,
             Command::CreateUser { email, time_zone } => create_user(&email, &time_zone).await,
             Command::CreateApiToken { email, name } => create_api_token(&email, &name).await,
+            Command::RotateKeys => rotate_keys().await,
         }
     });
     match result {
@@ -202,11 +206,33 @@ async fn create_api_token(email: &str, name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn rotate_keys() -> anyhow::Result<()> {
+    let config = load_config(&ProcessEnv)?;
+    let db = crate::db::connect(&config).await?;
+    crate::db::ensure_migrated(&db).await?;
+    let cipher = crate::security::cipher::TokenCipher::new(config.encryption_keys.clone());
+    let report = crate::connections::rotate::rotate_keys(&db, &cipher, None).await?;
+    println!(
+        "Re-encrypted {} connection(s) under key {}.{}",
+        report.rotated,
+        cipher.current_version(),
+        if report.unreadable > 0 {
+            format!(
+                " {} could not be read with any configured key; they now ask their owners to reconnect.",
+                report.unreadable
+            )
+        } else {
+            String::new()
+        }
+    );
+    Ok(())
+}
+
 // ---- dev ----
 
 /// Settings `dev` fills in when they are missing: local services, and secrets generated once
 /// and saved to `.env` so sessions and encrypted tokens survive restarts.
-fn dev_defaults(env_file: &Path) -> anyhow::Result<HashMap<String, String>> {
+fn dev_defaults(env_file: &Path) -> anyhow::Result<(HashMap<String, String>, bool)> {
     let mut set = HashMap::new();
     let mut to_save = Vec::new();
     let missing = |k: &str| {
@@ -223,6 +249,18 @@ fn dev_defaults(env_file: &Path) -> anyhow::Result<HashMap<String, String>> {
     }
     if missing("REDIS_URL") {
         set.insert("REDIS_URL".into(), "redis://127.0.0.1:6379".into());
+    }
+    // Without any platform credentials, every platform is the built-in sandbox.
+    let any_credentials = crate::domain::Platform::ALL
+        .iter()
+        .any(|p| !missing(&format!("{}_CLIENT_ID", p.env_prefix())));
+    let run_sandbox = !any_credentials;
+    if run_sandbox && missing("SANDBOX_URL") {
+        let port = std::env::var("SANDBOX_PORT")
+            .ok()
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| "9900".into());
+        set.insert("SANDBOX_URL".into(), format!("http://127.0.0.1:{port}"));
     }
     if missing("JWT_SECRET") {
         let secret = crate::security::random_token(48);
@@ -268,7 +306,33 @@ fn dev_defaults(env_file: &Path) -> anyhow::Result<HashMap<String, String>> {
             env_file.display()
         );
     }
-    Ok(set)
+    Ok((set, run_sandbox))
+}
+
+/// Runs the platform sandbox in this process at `url` (a local address).
+async fn start_sandbox(
+    url: url::Url,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<url::Url> {
+    let host = url.host_str().unwrap_or("127.0.0.1");
+    anyhow::ensure!(
+        matches!(host, "127.0.0.1" | "localhost" | "[::1]"),
+        "SANDBOX_URL points to {host}; `dev` only starts a sandbox on this machine (use 127.0.0.1)"
+    );
+    let port = url.port_or_known_default().unwrap_or(9900);
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .with_context(|| format!("couldn't start the platform sandbox on port {port}; set SANDBOX_PORT to a free port"))?;
+    let sandbox = crate::sandbox::Sandbox::new(crate::sandbox::SandboxConfig::new(url.clone()));
+    tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = stop.wait_for(|s| *s).await;
+        };
+        if let Err(e) = crate::sandbox::serve(sandbox, listener, shutdown).await {
+            tracing::error!(error = %e, "the platform sandbox stopped");
+        }
+    });
+    Ok(url)
 }
 
 struct Layered {
@@ -285,7 +349,7 @@ impl Source for Layered {
 }
 
 async fn dev() -> anyhow::Result<()> {
-    let overrides = dev_defaults(Path::new(".env"))?;
+    let (overrides, run_sandbox) = dev_defaults(Path::new(".env"))?;
     let config = load_config(&Layered { overrides })?;
 
     let created = crate::db::create_database_if_missing(config.database_url()).await?;
@@ -296,6 +360,10 @@ async fn dev() -> anyhow::Result<()> {
     tracing::info!(applied, "database migrated");
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let sandbox = match (&config.sandbox_url, run_sandbox) {
+        (Some(url), true) => Some(start_sandbox(url.clone(), stop_rx.clone()).await?),
+        _ => None,
+    };
     let worker_config = config.clone();
     let mut worker_stop = stop_rx.clone();
     let worker = tokio::spawn(async move {
@@ -310,7 +378,12 @@ async fn dev() -> anyhow::Result<()> {
     let addr = app.local_addr();
     println!();
     println!("  Picscripter is running. Open {url} in your browser.");
-    println!("  (web on {addr}, worker in this process; press Ctrl-C to stop)");
+    match &sandbox {
+        Some(url) => println!(
+            "  (web on {addr}, worker and platform sandbox at {url} in this process; press Ctrl-C to stop)"
+        ),
+        None => println!("  (web on {addr}, worker in this process; press Ctrl-C to stop)"),
+    }
     println!();
     let mut web_stop = stop_rx;
     let web = app.run_until(async move {

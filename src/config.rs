@@ -67,6 +67,8 @@ pub struct Config {
     pub features: Features,
     pub platforms: BTreeMap<Platform, PlatformCredentials>,
     pub sandbox_url: Option<Url>,
+    /// Shopify Admin API version (`YYYY-MM`).
+    pub shopify_api_version: String,
     pub media_store: String,
     pub gemini_api_key: Option<SecretString>,
     pub gemini_model: String,
@@ -281,6 +283,21 @@ impl Config {
         }
 
         let sandbox_url = r.optional_base_url("SANDBOX_URL");
+        let shopify_api_version = match r.get("SHOPIFY_API_VERSION") {
+            None => "2026-07".to_owned(),
+            Some(v)
+                if v.len() == 7
+                    && v[..4].chars().all(|c| c.is_ascii_digit())
+                    && &v[4..5] == "-"
+                    && ["01", "04", "07", "10"].contains(&&v[5..]) =>
+            {
+                v
+            }
+            Some(v) => {
+                r.problem(format!("SHOPIFY_API_VERSION is {v:?}. Use a Shopify release such as 2026-07 (YYYY-01, -04, -07 or -10)."));
+                "2026-07".to_owned()
+            }
+        };
         let media_store = r
             .get("MEDIA_STORE")
             .unwrap_or_else(|| "./data/media".into());
@@ -323,6 +340,7 @@ impl Config {
             features,
             platforms,
             sandbox_url,
+            shopify_api_version,
             media_store,
             gemini_api_key,
             gemini_model,
@@ -351,6 +369,24 @@ impl Config {
     pub fn public_url(&self, path: &str) -> String {
         let base = self.public_base_url.as_str().trim_end_matches('/');
         format!("{base}{path}")
+    }
+
+    /// The OAuth app credentials for a platform: the configured ones, or — with `SANDBOX_URL`
+    /// set — the sandbox's documented defaults (`sandbox-{platform}-client-id` / `-secret`).
+    pub fn platform_credentials(&self, platform: Platform) -> Option<PlatformCredentials> {
+        if let Some(c) = self.platforms.get(&platform) {
+            return Some(c.clone());
+        }
+        self.sandbox_url.as_ref().map(|_| PlatformCredentials {
+            client_id: format!("sandbox-{platform}-client-id"),
+            client_secret: SecretString::from(format!("sandbox-{platform}-client-secret")),
+        })
+    }
+
+    /// Where OAuth sends the person back for `platform`.
+    pub fn oauth_redirect_uri(&self, platform: Platform) -> String {
+        let base = self.oauth_callback_base_url.as_str().trim_end_matches('/');
+        format!("{base}/oauth/{platform}/callback")
     }
 
     pub fn database_url(&self) -> &str {

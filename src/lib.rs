@@ -14,11 +14,13 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod connections;
 pub mod db;
 pub mod domain;
 pub mod entities;
 pub mod error;
 pub mod jobs;
+pub mod platforms;
 pub mod redis;
 pub mod sandbox;
 pub mod security;

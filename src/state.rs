@@ -6,7 +6,10 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use crate::config::Config;
+use crate::connections::Connections;
+use crate::platforms::Registry;
 use crate::redis::Redis;
+use crate::security::cipher::TokenCipher;
 use crate::security::passwords::Passwords;
 use crate::web::assets::Assets;
 
@@ -17,6 +20,7 @@ pub struct AppState {
     pub redis: Redis,
     pub passwords: Passwords,
     pub assets: Arc<Assets>,
+    pub connections: Connections,
     /// The Content-Security-Policy header value, computed once.
     pub csp: Arc<str>,
 }
@@ -32,13 +36,25 @@ impl AppState {
         )
         .await?;
         let passwords = Passwords::new().await?;
-        let csp = crate::security::headers::content_security_policy(&[]).into();
+        let extra: Vec<String> = config
+            .sandbox_url
+            .iter()
+            .map(crate::config::origin_of)
+            .collect();
+        let csp = crate::security::headers::content_security_policy(&extra).into();
+        let config = Arc::new(config);
+        let connections = Connections::new(
+            db.clone(),
+            TokenCipher::new(config.encryption_keys.clone()),
+            Registry::new(config.clone()),
+        );
         Ok(Self {
-            config: Arc::new(config),
+            config,
             db,
             redis,
             passwords,
             assets: Arc::new(Assets::load()),
+            connections,
             csp,
         })
     }

@@ -8,8 +8,12 @@ use apalis::prelude::*;
 use apalis_cron::CronScheduler;
 
 use crate::config::Config;
+use crate::connections::Connections;
 use crate::jobs::heartbeat::{self, Heartbeat};
+use crate::jobs::refresh_tokens;
+use crate::platforms::Registry;
 use crate::redis::Redis;
+use crate::security::cipher::TokenCipher;
 
 /// How long in-flight work may take to finish after a shutdown signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
@@ -57,7 +61,7 @@ pub async fn run(
         redis: redis.clone(),
         worker_id: id.clone(),
     };
-    let monitor = Monitor::new()
+    let mut monitor = Monitor::new()
         .shutdown_timeout(SHUTDOWN_GRACE)
         .register(move |_restarts| {
             WorkerBuilder::new("heartbeat")
@@ -65,6 +69,20 @@ pub async fn run(
                 .data(hb.clone())
                 .build(heartbeat::on_tick)
         });
+    let config = std::sync::Arc::new(config);
+    if config.features.token_refresh {
+        let connections = Connections::new(
+            db.clone(),
+            TokenCipher::new(config.encryption_keys.clone()),
+            Registry::new(config.clone()),
+        );
+        monitor = monitor.register(move |_restarts| {
+            WorkerBuilder::new("refresh-tokens")
+                .backend(CronScheduler::new(refresh_tokens::schedule()))
+                .data(connections.clone())
+                .build(refresh_tokens::on_tick)
+        });
+    }
     monitor
         .run_with_signal(async move {
             shutdown.await;

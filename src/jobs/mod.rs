@@ -2,3 +2,4 @@
 //! the function that enqueues it. apalis stays behind this module; nothing else names it.
 
 pub mod heartbeat;
+pub mod refresh_tokens;

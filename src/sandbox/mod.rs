@@ -37,7 +37,10 @@ impl SandboxConfig {
             .into_iter()
             .map(|p| (p, (default_client_id(p), default_client_secret(p))))
             .collect();
-        Self { public_url, clients }
+        Self {
+            public_url,
+            clients,
+        }
     }
 }
 
@@ -66,6 +69,8 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    axum::serve(listener, sandbox.router()).with_graceful_shutdown(shutdown).await?;
+    axum::serve(listener, sandbox.router())
+        .with_graceful_shutdown(shutdown)
+        .await?;
     Ok(())
 }

@@ -19,6 +19,13 @@ pub enum Action {
     TimeZoneChanged,
     ApiTokenCreated,
     ApiTokenRevoked,
+    ConnectionConnected,
+    ConnectionDisconnected,
+    ConnectionRefreshed,
+    ConnectionRefreshFailed,
+    ConnectionNeedsReauth,
+    ConnectionTokenUndecryptable,
+    KeysRotated,
 }
 
 impl Action {
@@ -33,6 +40,13 @@ impl Action {
             Action::TimeZoneChanged => "user.time_zone_changed",
             Action::ApiTokenCreated => "api_token.created",
             Action::ApiTokenRevoked => "api_token.revoked",
+            Action::ConnectionConnected => "connection.connected",
+            Action::ConnectionDisconnected => "connection.disconnected",
+            Action::ConnectionRefreshed => "connection.refreshed",
+            Action::ConnectionRefreshFailed => "connection.refresh_failed",
+            Action::ConnectionNeedsReauth => "connection.needs_reauth",
+            Action::ConnectionTokenUndecryptable => "connection.token_undecryptable",
+            Action::KeysRotated => "keys.rotated",
         }
     }
 }

@@ -11,16 +11,15 @@ use axum::response::Response;
 
 use crate::state::AppState;
 
-pub fn content_security_policy(form_targets: &[String]) -> String {
-    let mut form_action = String::from("'self'");
-    for t in form_targets {
-        form_action.push(' ');
-        form_action.push_str(t);
-    }
+/// `extra_origins` (the sandbox's, in development) may serve images and receive the redirects
+/// that follow our own forms (Chrome applies `form-action` to redirects: the Shopify form
+/// redirects to the shop's consent page).
+pub fn content_security_policy(extra_origins: &[String]) -> String {
+    let extra: String = extra_origins.iter().map(|o| format!(" {o}")).collect();
     format!(
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; \
-         font-src 'self'; connect-src 'self'; media-src 'self' https:; object-src 'none'; \
-         base-uri 'self'; form-action {form_action}; frame-ancestors 'none'"
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:{extra}; \
+         font-src 'self'; connect-src 'self'; media-src 'self' https:{extra}; object-src 'none'; \
+         base-uri 'self'; form-action 'self' https://*.myshopify.com{extra}; frame-ancestors 'none'"
     )
 }
 

@@ -3,6 +3,7 @@
 
 pub mod api_tokens;
 pub mod audit;
+pub mod cipher;
 pub mod client_ip;
 pub mod csrf;
 pub mod headers;

@@ -62,14 +62,6 @@ pub const AREAS: &[Area] = &[
         empty_text: "Once a shop is connected, its products will be listed here, kept up to date, and each one will be a click away from a post.",
     },
     Area {
-        key: "connections",
-        path: "/connections",
-        title: "Connections",
-        summary: "Your social accounts and shops.",
-        empty_title: "Nothing connected yet",
-        empty_text: "You'll connect Instagram, TikTok, X, LinkedIn, Pinterest, YouTube and Facebook here, plus your Shopify, Etsy or Squarespace shop, and see at a glance which need attention.",
-    },
-    Area {
         key: "analytics",
         path: "/analytics",
         title: "Analytics",

@@ -5,8 +5,12 @@ use axum::Router;
 use axum::response::Response;
 use axum::routing::get;
 
+use axum::extract::State;
+
+use crate::domain::Platform;
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::web::connections;
 use crate::web::render;
 use crate::web::session::{CurrentUser, PageContext};
 
@@ -53,16 +57,49 @@ const STEPS: &[Step] = &[
     },
 ];
 
+struct Attention {
+    name: String,
+    platform: &'static str,
+    label: String,
+    detail: String,
+}
+
 #[derive(Template)]
 #[template(path = "dashboard/index.html")]
 struct DashboardPage {
     ctx: PageContext,
     steps: &'static [Step],
+    connected: usize,
+    attention: Vec<Attention>,
 }
 
-async fn dashboard(_user: CurrentUser, ctx: PageContext) -> Result<Response, AppError> {
+async fn dashboard(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ctx: PageContext,
+) -> Result<Response, AppError> {
+    let models = state.connections.list_for_user(user.id).await?;
+    let now = chrono::Utc::now();
+    let attention = models
+        .iter()
+        .filter_map(|m| {
+            let h = connections::health(m, connections::can_refresh(&state, m), now);
+            h.needs_attention.then(|| Attention {
+                name: m.display_name.clone(),
+                platform: m
+                    .platform
+                    .parse::<Platform>()
+                    .map(|p| p.display_name())
+                    .unwrap_or("Unknown"),
+                label: h.label,
+                detail: h.detail,
+            })
+        })
+        .collect();
     render::page(&DashboardPage {
         ctx: ctx.at("dashboard"),
         steps: STEPS,
+        connected: models.len(),
+        attention,
     })
 }

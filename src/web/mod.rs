@@ -6,9 +6,11 @@
 //! form bodies up to the same limit) → `Vary: HX-Request` → body limit → the handler.
 
 pub mod admin;
+pub mod api;
 pub mod areas;
 pub mod assets;
 pub mod auth;
+pub mod connections;
 pub mod dashboard;
 pub mod health;
 pub mod render;
@@ -107,6 +109,7 @@ pub fn router(state: AppState) -> Router {
         .merge(dashboard::router())
         .merge(areas::router())
         .merge(settings::router())
+        .merge(connections::router())
         .merge(admin::router())
         .route("/static/{*path}", get(assets::serve))
         .fallback(not_found)
@@ -117,7 +120,7 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), csrf::verify))
         .layer(session_layer);
 
-    let api = Router::new()
+    let api = api::router()
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))

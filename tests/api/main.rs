@@ -2,6 +2,7 @@
 
 mod accounts;
 mod cli;
+mod connections;
 mod health;
 mod pages;
 mod security;

@@ -1,0 +1,3 @@
+//! Shopify: its OAuth now; publishing, catalog and metrics clients join it here.
+
+pub mod oauth;

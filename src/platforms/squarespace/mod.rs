@@ -1,0 +1,3 @@
+//! Squarespace: its OAuth now; publishing, catalog and metrics clients join it here.
+
+pub mod oauth;

@@ -1,0 +1,3 @@
+//! X: its OAuth now; publishing, catalog and metrics clients join it here.
+
+pub mod oauth;
