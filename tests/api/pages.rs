@@ -49,7 +49,6 @@ async fn areas_not_built_yet_say_honestly_what_will_be_there() {
         "/posts",
         "/media",
         "/products",
-        "/connections",
         "/analytics",
     ] {
         let (_, html) = app.get_html(path).await;
