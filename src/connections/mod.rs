@@ -49,6 +49,15 @@ pub enum TokenError {
     Db(#[from] sea_orm::DbErr),
 }
 
+/// Why a refresh is wanted, which decides when it is no longer needed.
+#[derive(Debug, Clone)]
+pub enum RefreshReason {
+    /// The token expires before this time; skip if it (no longer) does.
+    ExpiresBefore(DateTime<Utc>),
+    /// The platform refused the token with this SHA-256; skip if the stored token differs.
+    Rejected(String),
+}
+
 /// Whether a refresh happened or someone else's fresh token was used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RefreshOutcome {
@@ -275,7 +284,10 @@ impl Connections {
         let grant = self.grant(&model).await?;
         let soon = Utc::now() + chrono::Duration::seconds(60);
         if model.expires_at.is_some_and(|e| e <= soon) {
-            return self.refresh(id, None).await.map(|(token, _)| token);
+            return self
+                .refresh(id, RefreshReason::ExpiresBefore(soon))
+                .await
+                .map(|(token, _)| token);
         }
         grant
             .access_token
@@ -304,7 +316,7 @@ impl Connections {
         match call(token).await {
             Ok(v) => Ok(v),
             Err(OAuthError::InvalidGrant(_)) => {
-                let (fresh, _) = self.refresh(id, Some(&seen)).await?;
+                let (fresh, _) = self.refresh(id, RefreshReason::Rejected(seen)).await?;
                 call(fresh).await.map_err(|e| match e {
                     OAuthError::InvalidGrant(m) => TokenError::NeedsReauth(m),
                     other => TokenError::Temporary(other.to_string()),
@@ -314,19 +326,17 @@ impl Connections {
         }
     }
 
-    /// Refreshes a connection's tokens, once across every caller and process.
-    ///
-    /// `seen_token_hash` is the SHA-256 of the access token a caller found wanting: if the
-    /// stored token has changed since, someone else refreshed and it is returned as is. Without
-    /// it, a token that no longer expires soon counts as fresh.
+    /// Refreshes a connection's tokens, once across every caller and process. Under the lock
+    /// the row is read again: if another caller already did the work (`reason` no longer
+    /// holds), its token is returned as is.
     pub async fn refresh(
         &self,
         id: Uuid,
-        seen_token_hash: Option<&str>,
+        reason: RefreshReason,
     ) -> Result<(SecretString, RefreshOutcome), TokenError> {
         let lock = self.local_lock(id);
         let _guard = lock.lock().await;
-        let result = self.refresh_locked(id, seen_token_hash).await;
+        let result = self.refresh_locked(id, reason).await;
         drop(_guard);
         self.release_local_lock(id, lock);
         result
@@ -354,7 +364,7 @@ impl Connections {
     async fn refresh_locked(
         &self,
         id: Uuid,
-        seen_token_hash: Option<&str>,
+        reason: RefreshReason,
     ) -> Result<(SecretString, RefreshOutcome), TokenError> {
         let txn = self.db.begin().await?;
         let model = connections::Entity::find_by_id(id)
@@ -378,11 +388,9 @@ impl Connections {
             .access_token
             .as_ref()
             .map(|t| crate::security::sha256_hex(t.expose_secret().as_bytes()));
-        let someone_else_refreshed = match seen_token_hash {
-            Some(seen) => current_hash.as_deref() != Some(seen),
-            None => model
-                .expires_at
-                .is_none_or(|e| e > Utc::now() + chrono::Duration::seconds(60)),
+        let someone_else_refreshed = match &reason {
+            RefreshReason::Rejected(seen) => current_hash.as_deref() != Some(seen.as_str()),
+            RefreshReason::ExpiresBefore(before) => model.expires_at.is_none_or(|e| e > *before),
         };
         if someone_else_refreshed && let Some(token) = grant.access_token.clone() {
             txn.commit().await?;

@@ -7,7 +7,7 @@ use apalis_cron::Tick;
 use chrono::Utc;
 use futures::StreamExt as _;
 
-use crate::connections::{Connections, TokenError};
+use crate::connections::{Connections, RefreshOutcome, RefreshReason, TokenError};
 use crate::domain::Platform;
 
 /// Every minute, at second 7 (away from the heartbeat's beat).
@@ -47,13 +47,18 @@ pub async fn run_once(connections: &Connections) -> Result<usize, sea_orm::DbErr
                 Ok(p) => p,
                 Err(_) => return false,
             };
-            let refreshable = connections.registry().oauth(platform).is_some_and(|p| p.can_refresh(&grant));
+            let Some(provider) = connections.registry().oauth(platform) else {
+                return false;
+            };
+            let refreshable = provider.can_refresh(&grant);
             // A token that can't be renewed on its own expires; the connections page warns first.
             if !refreshable && m.expires_at.is_some_and(|e| e > Utc::now()) {
                 return false;
             }
-            match connections.refresh(m.id, None).await {
-                Ok(_) => true,
+            let before = Utc::now() + provider.refresh_lead();
+            match connections.refresh(m.id, RefreshReason::ExpiresBefore(before)).await {
+                Ok((_, RefreshOutcome::Refreshed)) => true,
+                Ok((_, RefreshOutcome::AlreadyFresh)) => false,
                 Err(TokenError::Temporary(e)) => {
                     tracing::warn!(connection = %m.id, error = %e, "token refresh failed; will retry next minute");
                     false

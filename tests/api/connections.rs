@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use chrono::{Duration, Utc};
 use picscripter::connections::rotate::rotate_keys;
-use picscripter::connections::{Connections, RefreshOutcome, TokenError};
+use picscripter::connections::{Connections, RefreshOutcome, RefreshReason, TokenError};
 use picscripter::domain::Platform;
 use picscripter::platforms::{Registry, RemoteAccount, TokenSet};
 use picscripter::security::cipher::TokenCipher;
@@ -249,7 +249,7 @@ async fn a_rotated_refresh_token_is_never_sent_again() {
     let (token, outcome) = app
         .state
         .connections
-        .refresh(conn.id, Some(&seen))
+        .refresh(conn.id, RefreshReason::Rejected(seen))
         .await
         .unwrap();
     assert_eq!(
@@ -691,4 +691,81 @@ async fn the_api_lists_connections_without_any_token() {
         .await
         .unwrap();
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn the_refresh_job_renews_tokens_before_they_expire_and_leaves_the_rest() {
+    let server = MockServer::start().await;
+    x_refresh_mock(&server, 1).await;
+    let app = app_against(&server).await;
+    let user = user_id(&app).await;
+    let c = &app.state.connections;
+    let (soon, _) = c
+        .save_connected(
+            user,
+            Platform::X,
+            &account("1", "soon"),
+            &tokens("access-1", Some("refresh-1"), Some(300)),
+            None,
+        )
+        .await
+        .unwrap();
+    let (later, _) = c
+        .save_connected(
+            user,
+            Platform::X,
+            &account("2", "later"),
+            &tokens("access-9", Some("refresh-9"), Some(6000)),
+            None,
+        )
+        .await
+        .unwrap();
+    // LinkedIn without a refresh token can't be renewed: the job leaves it for the person.
+    let (linkedin, _) = c
+        .save_connected(
+            user,
+            Platform::Linkedin,
+            &account("li", "marta"),
+            &tokens("li-access", None, Some(3 * 86400)),
+            None,
+        )
+        .await
+        .unwrap();
+
+    let refreshed = picscripter::jobs::refresh_tokens::run_once(c)
+        .await
+        .unwrap();
+
+    assert_eq!(refreshed, 1);
+    server.verify().await;
+    assert_eq!(
+        c.grant(&c.find_for_user(user, soon.id).await.unwrap().unwrap())
+            .await
+            .unwrap()
+            .access_token
+            .unwrap()
+            .expose_secret(),
+        "access-2"
+    );
+    assert_eq!(
+        c.grant(&c.find_for_user(user, later.id).await.unwrap().unwrap())
+            .await
+            .unwrap()
+            .access_token
+            .unwrap()
+            .expose_secret(),
+        "access-9"
+    );
+    let li = c.find_for_user(user, linkedin.id).await.unwrap().unwrap();
+    assert_eq!(
+        li.status,
+        picscripter::entities::enums::ConnectionStatus::Active
+    );
+    let (_, html) = app.get_html("/connections").await;
+    assert_eq!(
+        texts(&html, "#platform-linkedin .status"),
+        vec!["Expires in 2 days"]
+    );
+    let (_, dashboard) = app.get_html("/dashboard").await;
+    assert!(texts(&dashboard, "#account-health")[0].contains("Reconnect before then"));
 }
