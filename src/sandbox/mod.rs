@@ -35,6 +35,9 @@ mod tiktok;
 mod x;
 mod youtube;
 
+#[cfg(test)]
+mod tests;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
