@@ -28,7 +28,9 @@ const S256: &[(&str, &str)] = &[
 ];
 
 async fn tokens(h: &Harness) -> Value {
-    let code = param(&h.allow(&authorize_url(h, REDIRECT, S256)).await, "code").unwrap();
+    let form = h.consent(&authorize_url(h, REDIRECT, S256)).await;
+    assert_eq!(form.field("account"), Some("mayamoss"));
+    let code = param(&h.decide(&form, "allow", None).await, "code").unwrap();
     let (status, body) = h
         .get_json(
             h.http

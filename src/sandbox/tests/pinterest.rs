@@ -24,7 +24,10 @@ fn authorize_url(h: &Harness) -> String {
 }
 
 async fn tokens(h: &Harness) -> Value {
-    let code = param(&h.allow(&authorize_url(h)).await, "code").unwrap();
+    let form = h.consent(&authorize_url(h)).await;
+    assert_eq!(form.field("account"), Some("mapleandmoss"));
+    assert!(form.html.contains("Create and change your Pins"));
+    let code = param(&h.decide(&form, "allow", None).await, "code").unwrap();
     let (status, body) = h
         .get_json(
             h.http

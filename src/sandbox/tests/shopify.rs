@@ -57,6 +57,7 @@ async fn a_shopify_store_connects_with_a_signed_callback_and_the_app_reads_the_s
     let h = Harness::start().await;
     let form = h.consent(&authorize_url(&h, SHOP)).await;
     assert!(form.html.contains("See your store\u{2019}s products"));
+    assert_eq!(form.field("account"), Some("maya@mapleandmoss.example"));
     let back = h.decide(&form, "allow", None).await;
 
     let mut pairs: Vec<(String, String)> = back.query_pairs().into_owned().collect();

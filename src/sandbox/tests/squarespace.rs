@@ -27,7 +27,9 @@ fn authorize_url(h: &Harness, offline: bool) -> String {
 }
 
 async fn tokens(h: &Harness, offline: bool) -> Value {
-    let code = param(&h.allow(&authorize_url(h, offline)).await, "code").unwrap();
+    let form = h.consent(&authorize_url(h, offline)).await;
+    assert_eq!(form.field("account"), Some("maya@mapleandmoss.example"));
+    let code = param(&h.decide(&form, "allow", None).await, "code").unwrap();
     let (status, body) = h
         .get_json(
             h.http
