@@ -2,16 +2,55 @@
 //!
 //! Written from `PLATFORMS.md` on its own: it never imports `crate::platforms`, so a client's
 //! misreading of an API is caught here instead of being copied. Requests are addressed as
-//! `{SANDBOX_URL}/{platform}/{host}/{path}?{query}`.
-//!
-//! (Interface skeleton; the emulation lands with the connections work.)
+//! `{SANDBOX_URL}/{platform}/{host}/{path}?{query}`; [`dispatch`] records each one, applies the
+//! faults that match it, and hands it to that platform's own router (one module per platform).
+//! Everything else — tokens, codes, the clock, the request log — lives in memory in [`state`].
+//! See docs/SANDBOX.md for the behaviour a client can rely on.
+
+// Handlers bail out early with the platform's ready-made error response; boxing every one of
+// them would only add noise to code whose whole job is producing responses.
+#![allow(clippy::result_large_err)]
+
+mod clock;
+mod consent;
+mod dispatch;
+mod errors;
+mod faults;
+mod graph;
+mod graphql;
+mod inspect;
+mod oauth;
+mod personas;
+mod recorder;
+mod state;
+
+mod etsy;
+mod facebook;
+mod instagram;
+mod linkedin;
+mod pinterest;
+mod shopify;
+mod squarespace;
+mod tiktok;
+mod x;
+mod youtube;
+
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use tokio::net::TcpListener;
 use url::Url;
 
 use crate::domain::Platform;
+
+pub use faults::{FaultSpec, RateLimitSpec};
+pub use personas::seed_account;
+pub use recorder::RecordedRequest;
+pub use state::PublishedRecord;
 
 /// The client id the sandbox accepts for `platform` unless configured otherwise.
 pub fn default_client_id(platform: Platform) -> String {
@@ -29,6 +68,14 @@ pub struct SandboxConfig {
     pub public_url: Url,
     /// Accepted `(client_id, client_secret)` per platform.
     pub clients: BTreeMap<Platform, (String, String)>,
+    /// Seeds every generated token, id and the fault dice, so two runs with the same seed and
+    /// the same requests give the same answers.
+    pub seed: u64,
+    /// LinkedIn only hands out refresh tokens to apps it has approved for programmatic refresh;
+    /// most apps are not, so this is off unless a test wants the approved behaviour.
+    pub linkedin_refresh_tokens: bool,
+    /// How many requests the inspection log keeps before dropping the oldest.
+    pub request_log_limit: usize,
 }
 
 impl SandboxConfig {
@@ -40,26 +87,77 @@ impl SandboxConfig {
         Self {
             public_url,
             clients,
+            seed: 0x5eed_5a9d_b0c5,
+            linkedin_refresh_tokens: false,
+            request_log_limit: 10_000,
         }
+    }
+
+    /// The `(client_id, client_secret)` accepted for `platform`.
+    pub fn client(&self, platform: Platform) -> (&str, &str) {
+        match self.clients.get(&platform) {
+            Some((id, secret)) => (id, secret),
+            None => ("", ""),
+        }
+    }
+
+    /// `public_url` without a trailing slash, for building absolute links.
+    pub(crate) fn base(&self) -> String {
+        self.public_url.as_str().trim_end_matches('/').to_owned()
     }
 }
 
+/// The emulator. Cloning is cheap and every clone (and every router it builds) shares one state.
 #[derive(Clone)]
 pub struct Sandbox {
-    config: SandboxConfig,
+    shared: Arc<state::Shared>,
 }
 
 impl Sandbox {
     pub fn new(config: SandboxConfig) -> Self {
-        Self { config }
+        Self {
+            shared: Arc::new(state::Shared::new(config)),
+        }
     }
 
     pub fn config(&self) -> &SandboxConfig {
-        &self.config
+        &self.shared.config
     }
 
+    /// Every route: the ten platforms under `/{platform}/…` and the inspection endpoints under
+    /// `/_sandbox`.
     pub fn router(&self) -> axum::Router {
-        axum::Router::new()
+        dispatch::router(self.shared.clone())
+    }
+
+    /// The sandbox clock's current time (real time plus however far it was advanced).
+    pub fn now(&self) -> DateTime<Utc> {
+        self.shared.clock.now()
+    }
+
+    /// Moves the sandbox clock forward, as `POST /_sandbox/clock` does.
+    pub fn advance_clock(&self, secs: u64) -> DateTime<Utc> {
+        self.shared.clock.advance(secs)
+    }
+
+    /// The recorded platform requests, oldest first, optionally for one platform.
+    pub fn requests(&self, platform: Option<Platform>) -> Vec<RecordedRequest> {
+        self.shared.log().list(platform)
+    }
+
+    /// What was accepted for publication, oldest first, optionally for one platform.
+    pub fn published(&self, platform: Option<Platform>) -> Vec<PublishedRecord> {
+        self.shared.published_list(platform)
+    }
+
+    /// Adds a fault, as `POST /_sandbox/faults` does. Returns its id, or why it was refused.
+    pub fn add_fault(&self, spec: FaultSpec) -> Result<u64, String> {
+        inspect::add_fault(&self.shared, spec).map(|added| added.id)
+    }
+
+    /// Removes every fault.
+    pub fn clear_faults(&self) {
+        self.shared.faults().clear();
     }
 }
 

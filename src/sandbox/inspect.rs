@@ -1,0 +1,264 @@
+//! The sandbox's own endpoints under `/_sandbox`: the request log, what was published, faults,
+//! the clock, health, a small HTML index and the account avatars. JSON in and out, except the
+//! index and the avatars.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::consent::{accent, html};
+use super::errors::json_response;
+use super::faults::{ActiveFault, FaultSpec};
+use super::personas;
+use super::recorder::RecordedRequest;
+use super::state::Shared;
+use crate::domain::Platform;
+
+pub(crate) fn routes() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/_sandbox", get(index))
+        .route("/_sandbox/", get(index))
+        .route("/_sandbox/health", get(health))
+        .route("/_sandbox/requests", get(requests).delete(clear_requests))
+        .route(
+            "/_sandbox/published",
+            get(published).delete(clear_published),
+        )
+        .route(
+            "/_sandbox/faults",
+            get(faults).post(add).delete(clear_faults),
+        )
+        .route("/_sandbox/faults/{id}", delete(remove_fault))
+        .route("/_sandbox/clock", get(clock).post(advance))
+        .route("/_sandbox/avatars/{platform}/{file}", get(avatar))
+}
+
+#[derive(Deserialize)]
+struct PlatformFilter {
+    platform: Option<String>,
+}
+
+impl PlatformFilter {
+    fn parse(&self) -> Result<Option<Platform>, Response> {
+        match self.platform.as_deref().filter(|p| !p.is_empty()) {
+            None => Ok(None),
+            Some(name) => name
+                .parse()
+                .map(Some)
+                .map_err(|_| bad_request(&format!("unknown platform {name:?}"))),
+        }
+    }
+}
+
+fn bad_request(message: &str) -> Response {
+    json_response(StatusCode::BAD_REQUEST, json!({ "error": message }))
+}
+
+async fn health(State(shared): State<Arc<Shared>>) -> Response {
+    json_response(
+        StatusCode::OK,
+        json!({ "status": "ok", "now": shared.clock.now().to_rfc3339() }),
+    )
+}
+
+async fn requests(
+    State(shared): State<Arc<Shared>>,
+    Query(filter): Query<PlatformFilter>,
+) -> Response {
+    match filter.parse() {
+        Ok(platform) => json_response(StatusCode::OK, json!(shared.log().list(platform))),
+        Err(res) => res,
+    }
+}
+
+async fn clear_requests(State(shared): State<Arc<Shared>>) -> StatusCode {
+    shared.log().clear();
+    StatusCode::NO_CONTENT
+}
+
+async fn published(
+    State(shared): State<Arc<Shared>>,
+    Query(filter): Query<PlatformFilter>,
+) -> Response {
+    match filter.parse() {
+        Ok(platform) => json_response(StatusCode::OK, json!(shared.published_list(platform))),
+        Err(res) => res,
+    }
+}
+
+async fn clear_published(State(shared): State<Arc<Shared>>) -> StatusCode {
+    shared.clear_published();
+    StatusCode::NO_CONTENT
+}
+
+async fn faults(State(shared): State<Arc<Shared>>) -> Response {
+    json_response(StatusCode::OK, json!(shared.faults().list()))
+}
+
+/// What adding a fault did.
+pub(crate) struct Added {
+    pub id: u64,
+    pub fault: ActiveFault,
+    pub expired_tokens: Option<usize>,
+}
+
+pub(crate) fn add_fault(shared: &Shared, spec: FaultSpec) -> Result<Added, String> {
+    spec.validate()?;
+    let now = shared.clock.now();
+    let expired_tokens = spec
+        .expire_tokens
+        .then(|| shared.store().expire_access_tokens(spec.platform, now));
+    let fault = shared.faults().add(spec, now);
+    Ok(Added {
+        id: fault.id,
+        fault,
+        expired_tokens,
+    })
+}
+
+async fn add(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -> Response {
+    let spec: FaultSpec = match serde_json::from_slice(&body) {
+        Ok(s) => s,
+        Err(e) => return bad_request(&format!("not a fault: {e}")),
+    };
+    match add_fault(&shared, spec) {
+        Ok(added) => {
+            let mut body = json!(added.fault);
+            if let Some(n) = added.expired_tokens {
+                body["expired_tokens"] = json!(n);
+            }
+            body["active"] = json!(added.fault.spec.is_lasting());
+            json_response(StatusCode::CREATED, body)
+        }
+        Err(message) => bad_request(&message),
+    }
+}
+
+async fn clear_faults(State(shared): State<Arc<Shared>>) -> StatusCode {
+    shared.faults().clear();
+    StatusCode::NO_CONTENT
+}
+
+async fn remove_fault(State(shared): State<Arc<Shared>>, Path(id): Path<u64>) -> Response {
+    if shared.faults().remove(id) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        json_response(
+            StatusCode::NOT_FOUND,
+            json!({ "error": format!("no fault {id}") }),
+        )
+    }
+}
+
+async fn clock(State(shared): State<Arc<Shared>>) -> Response {
+    json_response(
+        StatusCode::OK,
+        json!({ "now": shared.clock.now().to_rfc3339() }),
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Advance {
+    advance_secs: i64,
+}
+
+async fn advance(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -> Response {
+    let advance: Advance = match serde_json::from_slice(&body) {
+        Ok(a) => a,
+        Err(e) => return bad_request(&format!("expected {{\"advance_secs\": N}}: {e}")),
+    };
+    let Ok(secs) = u64::try_from(advance.advance_secs) else {
+        return bad_request("the clock only moves forward: advance_secs must be 0 or more");
+    };
+    let now = shared.clock.advance(secs);
+    json_response(StatusCode::OK, json!({ "now": now.to_rfc3339() }))
+}
+
+struct PlatformRow {
+    name: &'static str,
+    key: &'static str,
+    account: &'static str,
+    client_id: String,
+}
+
+#[derive(Template)]
+#[template(path = "sandbox/index.html")]
+struct IndexPage {
+    accent: &'static str,
+    now: String,
+    platforms: Vec<PlatformRow>,
+    requests: Vec<RecordedRequest>,
+    faults: Vec<ActiveFault>,
+}
+
+async fn index(State(shared): State<Arc<Shared>>) -> Response {
+    let page = IndexPage {
+        accent: "#4f46e5",
+        now: shared.clock.now().to_rfc3339(),
+        platforms: Platform::ALL
+            .into_iter()
+            .map(|p| PlatformRow {
+                name: p.display_name(),
+                key: p.as_str(),
+                account: personas::seed_account(p),
+                client_id: shared.client_id(p).to_owned(),
+            })
+            .collect(),
+        requests: shared.log().recent(25),
+        faults: shared.faults().list(),
+    };
+    html(StatusCode::OK, &page)
+}
+
+#[derive(Template)]
+#[template(path = "sandbox/avatar.svg")]
+struct Avatar {
+    initials: String,
+    background: String,
+    accent: &'static str,
+}
+
+async fn avatar(Path((platform, file)): Path<(String, String)>) -> Response {
+    let Ok(platform) = platform.parse::<Platform>() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let Some(login) = file.strip_suffix(".svg") else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let name = personas::display_name(platform, login);
+    let initials: String = name
+        .split_whitespace()
+        .filter_map(|w| w.chars().find(|c| c.is_alphanumeric()))
+        .take(2)
+        .collect::<String>()
+        .to_uppercase();
+    let hue = personas::derived_count(&["avatar", platform.as_str(), login], 0..360);
+    let svg = Avatar {
+        initials,
+        background: format!("hsl({hue} 55% 45%)"),
+        accent: accent(platform),
+    };
+    match svg.render() {
+        Ok(body) => {
+            let mut res = (StatusCode::OK, body).into_response();
+            res.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("image/svg+xml"),
+            );
+            res.headers_mut().insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=86400"),
+            );
+            res
+        }
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}

@@ -1,0 +1,210 @@
+//! In-process tests: each starts the sandbox on 127.0.0.1:0 and drives it over HTTP the way a
+//! browser and a client would, reading the consent form out of the served HTML.
+
+mod etsy;
+mod facebook;
+mod inspection;
+mod instagram;
+mod linkedin;
+mod pinterest;
+mod shopify;
+mod squarespace;
+mod tiktok;
+mod x;
+mod youtube;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use reqwest::redirect::Policy;
+use reqwest::{Client, StatusCode};
+use serde_json::Value;
+use url::Url;
+
+use super::{Sandbox, SandboxConfig, default_client_id, default_client_secret};
+use crate::domain::Platform;
+
+pub(super) struct Harness {
+    pub sandbox: Sandbox,
+    pub base: String,
+    pub http: Client,
+}
+
+impl Harness {
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(adjust: impl FnOnce(&mut SandboxConfig)) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let mut config = SandboxConfig::new(Url::parse(&base).unwrap());
+        adjust(&mut config);
+        let sandbox = Sandbox::new(config);
+        let served = sandbox.clone();
+        tokio::spawn(async move {
+            super::serve(served, listener, std::future::pending())
+                .await
+                .unwrap();
+        });
+        let http = Client::builder().redirect(Policy::none()).build().unwrap();
+        Self {
+            sandbox,
+            base,
+            http,
+        }
+    }
+
+    /// The sandbox address of `https://{host_path}` on `platform`.
+    pub fn url(&self, platform: Platform, host_path: &str) -> String {
+        format!("{}/{platform}/{host_path}", self.base)
+    }
+
+    /// Opens a consent page and reads its form.
+    pub async fn consent(&self, url: &str) -> ConsentForm {
+        let res = self.http.get(url).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "consent page for {url}");
+        let html = res.text().await.unwrap();
+        ConsentForm::parse(&self.base, html)
+    }
+
+    /// Answers a consent form the way a browser would, optionally typing another account.
+    pub async fn answer(
+        &self,
+        form: &ConsentForm,
+        decision: &str,
+        account: Option<&str>,
+    ) -> reqwest::Response {
+        let mut fields: Vec<(String, String)> = form
+            .fields
+            .iter()
+            .filter(|(k, _)| !(account.is_some() && k == "account"))
+            .cloned()
+            .collect();
+        if let Some(a) = account {
+            fields.push(("account".into(), a.into()));
+        }
+        fields.push(("decision".into(), decision.into()));
+        self.http
+            .post(&form.action)
+            .form(&fields)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Answers a consent form and returns where the browser is sent.
+    pub async fn decide(&self, form: &ConsentForm, decision: &str, account: Option<&str>) -> Url {
+        let res = self.answer(form, decision, account).await;
+        redirect_target(res)
+    }
+
+    /// Opens the consent page at `url`, allows it, and returns the redirect.
+    pub async fn allow(&self, url: &str) -> Url {
+        let form = self.consent(url).await;
+        self.decide(&form, "allow", None).await
+    }
+
+    pub async fn get_json(&self, req: reqwest::RequestBuilder) -> (StatusCode, Value) {
+        json_of(req.send().await.unwrap()).await
+    }
+}
+
+pub(super) async fn json_of(res: reqwest::Response) -> (StatusCode, Value) {
+    let status = res.status();
+    let text = res.text().await.unwrap();
+    let body =
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
+    (status, body)
+}
+
+pub(super) fn redirect_target(res: reqwest::Response) -> Url {
+    assert_eq!(res.status(), StatusCode::FOUND, "expected a redirect");
+    let location = res.headers()["location"].to_str().unwrap();
+    Url::parse(location).unwrap()
+}
+
+pub(super) struct ConsentForm {
+    pub html: String,
+    pub action: String,
+    /// Hidden fields, the account field and ticked checkboxes, in page order.
+    pub fields: Vec<(String, String)>,
+}
+
+impl ConsentForm {
+    fn parse(base: &str, html: String) -> Self {
+        let doc = scraper::Html::parse_document(&html);
+        let form_sel = scraper::Selector::parse("form").unwrap();
+        let input_sel = scraper::Selector::parse("input").unwrap();
+        let form = doc.select(&form_sel).next().expect("a form");
+        let action = format!("{base}{}", form.value().attr("action").unwrap());
+        let mut fields = Vec::new();
+        for input in form.select(&input_sel) {
+            let el = input.value();
+            let (Some(name), value) = (el.attr("name"), el.attr("value").unwrap_or("")) else {
+                continue;
+            };
+            let kind = el.attr("type").unwrap_or("text");
+            if kind == "checkbox" && el.attr("checked").is_none() {
+                continue;
+            }
+            fields.push((name.to_owned(), value.to_owned()));
+        }
+        Self {
+            html,
+            action,
+            fields,
+        }
+    }
+
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.fields
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+}
+
+/// A fixed PKCE pair (RFC 7636 appendix B).
+pub(super) const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub(super) const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+pub(super) const REDIRECT: &str = "http://127.0.0.1:8080/oauth/callback";
+
+pub(super) fn basic(platform: Platform) -> String {
+    format!(
+        "Basic {}",
+        STANDARD.encode(format!(
+            "{}:{}",
+            default_client_id(platform),
+            default_client_secret(platform)
+        ))
+    )
+}
+
+pub(super) fn param(url: &Url, name: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+pub(super) fn id(platform: Platform) -> String {
+    default_client_id(platform)
+}
+
+pub(super) fn secret(platform: Platform) -> String {
+    default_client_secret(platform)
+}
+
+/// `?k=v&…` with every value encoded.
+pub(super) fn query(pairs: &[(&str, &str)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
