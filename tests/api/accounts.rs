@@ -458,3 +458,15 @@ async fn a_wrong_current_password_or_a_weak_new_one_changes_nothing() {
         before
     );
 }
+
+#[tokio::test]
+async fn the_welcome_message_is_shown_once_after_landing_on_the_dashboard() {
+    let app = spawn_app().await;
+    app.signed_up_user().await;
+    let (_, html) = app.get_html("/settings").await;
+    assert!(
+        texts(&html, ".flash-success").is_empty(),
+        "{:?}",
+        texts(&html, ".flash-success")
+    );
+}

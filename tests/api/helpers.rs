@@ -206,6 +206,90 @@ pub fn base_env(db_name: &str, prefix: &str) -> BTreeMap<String, String> {
     .collect()
 }
 
+/// The platform sandbox, running in this test process on its own port.
+pub struct TestSandbox {
+    pub url: String,
+    pub client: Client,
+    _stop: oneshot::Sender<()>,
+}
+
+impl TestSandbox {
+    pub async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let config = picscripter::sandbox::SandboxConfig::new(url.parse().unwrap());
+        let sandbox = picscripter::sandbox::Sandbox::new(config);
+        let (tx, rx) = oneshot::channel::<()>();
+        tokio::spawn(picscripter::sandbox::serve(sandbox, listener, async move {
+            let _ = rx.await;
+        }));
+        let client = Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Self {
+            url,
+            client,
+            _stop: tx,
+        }
+    }
+
+    /// Requests the sandbox recorded for a platform.
+    pub async fn requests(&self, platform: &str) -> Vec<serde_json::Value> {
+        let res = self
+            .client
+            .get(format!(
+                "{}/_sandbox/requests?platform={platform}",
+                self.url
+            ))
+            .send()
+            .await
+            .unwrap();
+        let json: serde_json::Value = res.json().await.unwrap();
+        json.as_array()
+            .cloned()
+            .or_else(|| json.get("requests").and_then(|r| r.as_array()).cloned())
+            .unwrap_or_default()
+    }
+
+    pub async fn fault(&self, fault: serde_json::Value) {
+        let res = self
+            .client
+            .post(format!("{}/_sandbox/faults", self.url))
+            .json(&fault)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            res.status().is_success(),
+            "fault accepted: {}",
+            res.text().await.unwrap()
+        );
+    }
+
+    pub async fn advance_clock(&self, secs: i64) {
+        let res = self
+            .client
+            .post(format!("{}/_sandbox/clock", self.url))
+            .json(&serde_json::json!({ "advance_secs": secs }))
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success());
+    }
+}
+
+/// An app pointed at an in-process sandbox.
+pub async fn spawn_app_with_sandbox() -> (TestApp, TestSandbox) {
+    let sandbox = TestSandbox::start().await;
+    let url = sandbox.url.clone();
+    let app = spawn_app_with(move |env| {
+        env.insert("SANDBOX_URL".into(), url);
+    })
+    .await;
+    (app, sandbox)
+}
+
 pub struct TestApp {
     pub base: String,
     pub client: Client,
@@ -388,6 +472,8 @@ impl TestApp {
             StatusCode::SEE_OTHER,
             "sign-up should succeed"
         );
+        // Land on the dashboard as a browser would, seeing the welcome message there.
+        self.get_html("/dashboard").await;
         email
     }
 

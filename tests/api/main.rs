@@ -4,6 +4,7 @@ mod accounts;
 mod cli;
 mod connections;
 mod health;
+mod oauth;
 mod pages;
 mod security;
 mod stylesheet;

@@ -15,7 +15,7 @@ use crate::platforms::{
     TokenSet,
 };
 
-pub const SCOPES: &str = "user.info.basic,video.publish,video.upload";
+pub const SCOPES: &str = "user.info.basic,user.info.profile,video.publish,video.upload";
 const AUTHORIZE: &str = "https://www.tiktok.com/v2/auth/authorize/";
 const TOKEN: &str = "https://open.tiktokapis.com/v2/oauth/token/";
 const REVOKE: &str = "https://open.tiktokapis.com/v2/oauth/revoke/";
