@@ -4,6 +4,13 @@ const defaultTheme = require("tailwindcss/defaultTheme");
 
 module.exports = {
   content: ["./templates/**/*.html", "./src/**/*.rs", "./static/app.js"],
+  // Classes templates build from values (`platform-{{ name }}`, `status-{{ tone }}`…) are
+  // invisible to the content scan; list them here.
+  safelist: [
+    { pattern: /^platform-(x|instagram|facebook|linkedin|pinterest|tiktok|youtube|shopify|etsy|squarespace)$/ },
+    { pattern: /^status-(ok|warn|error)$/ },
+    { pattern: /^flash-(success|info|error)$/ },
+  ],
   theme: {
     extend: {
       fontFamily: {
