@@ -727,3 +727,55 @@ async fn tokens_never_reach_the_logs_the_pages_or_the_api() {
         "e-mail addresses stay out of the logs too"
     );
 }
+
+#[tokio::test]
+async fn fifty_concurrent_callers_cause_exactly_one_refresh_at_the_sandbox() {
+    let (app, sandbox) = spawn_app_with_sandbox().await;
+    app.signed_up_user().await;
+    connect(&app, &sandbox, Platform::X).await;
+    let id = uuid::Uuid::parse_str(
+        &app.scalar_string("SELECT id::text FROM connections")
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    sandbox.advance_clock(7300).await;
+    app.db
+        .execute_unprepared(&format!(
+            "UPDATE connections SET expires_at = now() - interval '1 minute' WHERE id = '{id}'"
+        ))
+        .await
+        .unwrap();
+
+    let connections = std::sync::Arc::new(app.state.connections.clone());
+    let calls = (0..50).map(|_| {
+        let c = connections.clone();
+        tokio::spawn(async move {
+            c.access_token(id)
+                .await
+                .map(|t| t.expose_secret().to_owned())
+        })
+    });
+    let tokens: Vec<String> = futures::future::join_all(calls)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().unwrap())
+        .collect();
+
+    assert!(
+        tokens.windows(2).all(|w| w[0] == w[1]),
+        "everyone got the same fresh token"
+    );
+    let refreshes = sandbox
+        .requests("x")
+        .await
+        .into_iter()
+        .filter(|r| {
+            r["body"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("grant_type=refresh_token")
+        })
+        .count();
+    assert_eq!(refreshes, 1);
+}
