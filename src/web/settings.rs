@@ -4,21 +4,28 @@ use std::collections::BTreeMap;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, State};
+use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait as _, Set};
+use sea_orm::{
+    ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _,
+    Set,
+};
+use secrecy::ExposeSecret as _;
 use serde::Deserialize;
 use serde_json::json;
 use tower_sessions::Session;
+use uuid::Uuid;
 
 use crate::domain::{Email, NewPassword, TimeZone};
-use crate::entities::users;
+use crate::entities::{api_tokens, users};
 use crate::error::AppError;
+use crate::security::api_tokens as api_tokens_service;
 use crate::security::audit::{self, Action};
 use crate::state::AppState;
+use crate::web::connections::format_time;
 use crate::web::render;
 use crate::web::session::{self, ClientIp, CurrentUser, FlashKind, PageContext};
 
@@ -27,6 +34,16 @@ pub fn router() -> Router<AppState> {
         .route("/settings", get(show))
         .route("/settings/time-zone", post(set_time_zone))
         .route("/settings/password", post(change_password))
+        .route("/settings/api-tokens", post(create_token))
+        .route("/settings/api-tokens/{id}/revoke", post(revoke_token))
+}
+
+struct TokenRow {
+    id: Uuid,
+    name: String,
+    prefix: String,
+    created: String,
+    last_used: Option<String>,
 }
 
 #[derive(Template)]
@@ -40,6 +57,11 @@ struct SettingsPage {
     time_zone_from_browser: bool,
     tz_error: Option<String>,
     pw_errors: BTreeMap<String, String>,
+    tokens: Vec<TokenRow>,
+    token_name: String,
+    token_error: Option<String>,
+    /// A token just created: shown this once, never stored in the clear.
+    new_token: Option<String>,
 }
 
 impl SettingsPage {
@@ -53,12 +75,121 @@ impl SettingsPage {
             time_zone_from_browser: false,
             tz_error: None,
             pw_errors: BTreeMap::new(),
+            tokens: Vec::new(),
+            token_name: String::new(),
+            token_error: None,
+            new_token: None,
         }
+    }
+
+    /// The page with the user's API tokens listed.
+    async fn load(
+        state: &AppState,
+        ctx: PageContext,
+        user: &users::Model,
+    ) -> Result<Self, AppError> {
+        let mut page = Self::new(ctx, user);
+        let rows = api_tokens::Entity::find()
+            .filter(api_tokens::Column::UserId.eq(user.id))
+            .filter(api_tokens::Column::RevokedAt.is_null())
+            .order_by_desc(api_tokens::Column::CreatedAt)
+            .all(&state.db)
+            .await?;
+        page.tokens = rows
+            .into_iter()
+            .map(|t| TokenRow {
+                id: t.id,
+                name: t.name,
+                prefix: t.token_prefix,
+                created: format_time(t.created_at, &user.time_zone),
+                last_used: t.last_used_at.map(|at| format_time(at, &user.time_zone)),
+            })
+            .collect();
+        Ok(page)
     }
 }
 
-async fn show(CurrentUser(user): CurrentUser, ctx: PageContext) -> Result<Response, AppError> {
-    render::page(&SettingsPage::new(ctx, &user))
+async fn show(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ctx: PageContext,
+) -> Result<Response, AppError> {
+    render::page(&SettingsPage::load(&state, ctx, &user).await?)
+}
+
+#[derive(Deserialize)]
+pub struct TokenForm {
+    #[serde(default)]
+    name: String,
+}
+
+async fn create_token(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    CurrentUser(user): CurrentUser,
+    ctx: PageContext,
+    Form(form): Form<TokenForm>,
+) -> Result<Response, AppError> {
+    let name = match api_tokens_service::validate_name(&form.name) {
+        Ok(n) => n,
+        Err(msg) => {
+            let mut page = SettingsPage::load(&state, ctx, &user).await?;
+            page.token_error = Some(msg);
+            page.token_name = form.name.chars().take(120).collect();
+            return render::page_with_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
+        }
+    };
+    let token = api_tokens_service::create(&state.db, user.id, &name).await?;
+    audit::record(
+        &state.db,
+        audit::Event::new(Action::ApiTokenCreated)
+            .actor(user.id)
+            .ip(ip)
+            .subject(&token.model.token_prefix)
+            .details(json!({ "name": name })),
+    )
+    .await?;
+    // Rendered directly rather than redirected: the token is shown once and never stored.
+    let mut page = SettingsPage::load(&state, ctx, &user).await?;
+    page.new_token = Some(token.plaintext.expose_secret().to_owned());
+    render::page(&page)
+}
+
+async fn revoke_token(
+    State(state): State<AppState>,
+    session: Session,
+    ClientIp(ip): ClientIp,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let id = Uuid::parse_str(&id).map_err(|_| AppError::NotFound)?;
+    let token = api_tokens::Entity::find_by_id(id)
+        .filter(api_tokens::Column::UserId.eq(user.id))
+        .filter(api_tokens::Column::RevokedAt.is_null())
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let name = token.name.clone();
+    let prefix = token.token_prefix.clone();
+    let mut active: api_tokens::ActiveModel = token.into();
+    active.revoked_at = Set(Some(Utc::now()));
+    active.update(&state.db).await?;
+    audit::record(
+        &state.db,
+        audit::Event::new(Action::ApiTokenRevoked)
+            .actor(user.id)
+            .ip(ip)
+            .subject(&prefix)
+            .details(json!({ "name": name })),
+    )
+    .await?;
+    session::flash(
+        &session,
+        FlashKind::Success,
+        format!("The API token “{name}” no longer works."),
+    )
+    .await?;
+    Ok(Redirect::to("/settings#api-tokens").into_response())
 }
 
 #[derive(Deserialize)]
@@ -78,7 +209,7 @@ async fn set_time_zone(
     let tz = match TimeZone::parse(&form.time_zone) {
         Ok(tz) => tz,
         Err(msg) => {
-            let mut page = SettingsPage::new(ctx, &user);
+            let mut page = SettingsPage::load(&state, ctx, &user).await?;
             page.tz_error = Some(msg);
             return render::page_with_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
@@ -160,7 +291,7 @@ async fn change_password(
         }
     };
     let Some(new_password) = new_password.filter(|_| errors.is_empty()) else {
-        let mut page = SettingsPage::new(ctx, &user);
+        let mut page = SettingsPage::load(&state, ctx, &user).await?;
         page.pw_errors = errors;
         return render::page_with_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
     };

@@ -1,6 +1,7 @@
 //! The one integration-test binary. Every test spawns the real app against its own database.
 
 mod accounts;
+mod api_tokens;
 mod cli;
 mod connections;
 mod health;
