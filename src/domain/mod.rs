@@ -5,6 +5,7 @@
 //! module touches the database, the network or the clock, so everything is unit-testable.
 
 pub mod account;
+pub mod calendar;
 pub mod platform;
 pub mod time_zone;
 
