@@ -5,8 +5,10 @@
 //! module touches the database, the network or the clock, so everything is unit-testable.
 
 pub mod account;
+pub mod caption;
 pub mod platform;
 pub mod time_zone;
+mod words;
 
 pub use account::{Email, NewPassword};
 pub use platform::{Platform, PlatformKind};
