@@ -7,6 +7,8 @@
 pub mod account;
 pub mod caption;
 pub mod platform;
+pub mod schedule;
+pub mod status;
 pub mod time_zone;
 mod words;
 
