@@ -6,6 +6,8 @@
 
 pub mod account;
 pub mod caption;
+pub mod limits;
+pub mod media;
 pub mod platform;
 pub mod schedule;
 pub mod status;

@@ -5,7 +5,7 @@ pub(crate) fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, d) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(d);
@@ -29,7 +29,7 @@ pub(crate) fn bytes(n: u64) -> String {
     for (size, unit) in UNITS {
         if n >= size {
             let tenths = (n * 10 + size / 2) / size;
-            return if tenths % 10 == 0 {
+            return if tenths.is_multiple_of(10) {
                 format!("{} {unit}", thousands(tenths / 10))
             } else {
                 format!("{}.{} {unit}", thousands(tenths / 10), tenths % 10)
@@ -44,14 +44,14 @@ pub(crate) fn duration(ms: u64) -> String {
     if ms < 1_000 {
         return format!("{} seconds", trim_decimal(ms as f64 / 1_000.0));
     }
-    if ms >= 60_000 && ms % 60_000 == 0 {
+    if ms >= 60_000 && ms.is_multiple_of(60_000) {
         return count(ms / 60_000, "minute", "minutes");
     }
     if ms > 180_000 {
         let s = ms / 1_000;
         return format!("{} min {} s", s / 60, s % 60);
     }
-    if ms % 1_000 == 0 {
+    if ms.is_multiple_of(1_000) {
         count(ms / 1_000, "second", "seconds")
     } else {
         format!("{} seconds", trim_decimal(ms as f64 / 1_000.0))
