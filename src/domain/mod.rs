@@ -8,6 +8,7 @@ pub mod account;
 pub mod caption;
 pub mod limits;
 pub mod media;
+pub mod options;
 pub mod platform;
 pub mod schedule;
 pub mod status;
