@@ -10,6 +10,7 @@ pub mod limits;
 pub mod media;
 pub mod options;
 pub mod platform;
+pub mod preflight;
 pub mod schedule;
 pub mod status;
 pub mod time_zone;
