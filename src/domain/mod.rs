@@ -13,6 +13,7 @@ pub mod platform;
 pub mod preflight;
 pub mod schedule;
 pub mod status;
+pub mod template;
 pub mod time_zone;
 mod words;
 
