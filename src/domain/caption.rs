@@ -1070,4 +1070,62 @@ mod tests {
             );
         }
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Text mixing the things the scanners look for, so they meet edge cases often.
+        fn caption_text() -> impl Strategy<Value = String> {
+            proptest::collection::vec(
+                prop_oneof![
+                    Just("https://".to_string()),
+                    Just("example.com".to_string()),
+                    Just("/path".to_string()),
+                    Just("#".to_string()),
+                    Just("@".to_string()),
+                    Just(".".to_string()),
+                    Just(" ".to_string()),
+                    Just("\u{200D}".to_string()),
+                    Just("\u{FE0F}".to_string()),
+                    Just("\u{20E3}".to_string()),
+                    Just("👍🏽".to_string()),
+                    Just("🇩🇪".to_string()),
+                    Just("e\u{301}".to_string()),
+                    "\\PC{0,4}",
+                ],
+                0..24,
+            )
+            .prop_map(|parts| parts.concat())
+        }
+
+        proptest! {
+            #[test]
+            fn scanning_any_text_never_panics_and_finds_only_real_substrings(text in caption_text()) {
+                let _ = x_weighted_length(&text);
+                for found in urls(&text).into_iter().chain(hashtags(&text)).chain(mentions(&text)) {
+                    prop_assert!(!found.is_empty());
+                    prop_assert!(text.contains(found));
+                }
+                for tag in hashtags(&text) {
+                    prop_assert!(!tag.contains('#') && !tag.contains(' '));
+                }
+            }
+
+            #[test]
+            fn utf16_and_bytes_never_count_fewer_than_characters(text in caption_text()) {
+                let chars = measure(CountUnit::Characters, &text);
+                prop_assert!(measure(CountUnit::Utf16, &text) >= chars);
+                prop_assert!(measure(CountUnit::Bytes, &text) >= chars);
+            }
+
+            #[test]
+            fn text_without_links_weighs_between_one_and_two_per_character(text in "[a-zA-Z0-9 日本語é,!?]{0,60}") {
+                prop_assume!(urls(&text).is_empty());
+                let n = text.chars().count();
+                let w = x_weighted_length(&text);
+                prop_assert!(w >= n && w <= 2 * n);
+            }
+        }
+    }
 }

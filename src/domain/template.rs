@@ -614,4 +614,18 @@ mod tests {
             );
         }
     }
+
+    proptest::proptest! {
+        #[test]
+        fn escaped_text_renders_back_to_itself(text in "\\PC{0,80}") {
+            let escaped = text.replace('{', "{{").replace('}', "}}");
+            let template = Template::parse(&escaped).unwrap();
+            proptest::prop_assert_eq!(template.render(&TemplateContext::default()), text);
+        }
+
+        #[test]
+        fn parsing_any_text_never_panics(text in "[{}a-z. \n]{0,40}") {
+            let _ = Template::parse(&text);
+        }
+    }
 }
