@@ -684,16 +684,17 @@ impl Input for JsonInput<'_> {
         match self.0.get(name) {
             None | Some(Value::Null) => Ok(Vec::new()),
             Some(Value::String(s)) => Ok(list_from_text(s)),
-            Some(Value::Array(items)) => items
-                .iter()
-                .filter_map(|v| match v {
-                    Value::String(s) => non_blank(s).map(Ok),
-                    _ => Some(Err(FieldError::new(
-                        field(name),
-                        "Each tag should be text.",
-                    ))),
-                })
-                .collect(),
+            // A comma can't be inside a tag, so "a, b" in one item means two tags, as in the form.
+            Some(Value::Array(items)) => {
+                let mut tags = Vec::new();
+                for item in items {
+                    match item {
+                        Value::String(s) => tags.extend(list_from_text(s)),
+                        _ => return Err(FieldError::new(field(name), "Each tag should be text.")),
+                    }
+                }
+                Ok(tags)
+            }
             Some(_) => Err(FieldError::new(
                 field(name),
                 "This should be a list of tags.",
@@ -858,12 +859,12 @@ mod tests {
 
         let youtube = TargetOptions::from_json(
             Platform::Youtube,
-            &json!({"title": "Glazing", "privacy": "private", "tags": ["a", "b c"]}),
+            &json!({"title": "Glazing", "privacy": "private", "tags": ["a", "b c", " d, e "]}),
         )
         .unwrap();
         assert_eq!(
             youtube.to_json(),
-            json!({"title": "Glazing", "privacy": "private", "category_id": "22", "tags": ["a", "b c"]})
+            json!({"title": "Glazing", "privacy": "private", "category_id": "22", "tags": ["a", "b c", "d", "e"]})
         );
         assert_eq!(TargetOptions::X.to_json(), json!({}));
         assert_eq!(

@@ -642,14 +642,20 @@ fn check_youtube(o: &YoutubeOptions, media: &[MediaFacts], issues: &mut Vec<Issu
             ));
         }
     }
-    if let Some(count) = caption::count(Platform::Youtube, TextField::Tags, &o.tags.join(","))
-        && let Some(message) =
+    if let Some(limit) = caption::limit(Platform::Youtube, TextField::Tags) {
+        let count = caption::CaptionCount {
+            used: caption::youtube_tags_length(&o.tags),
+            limit: limit.max,
+            unit: limit.unit,
+        };
+        if let Some(message) =
             caption::over_limit_message(Platform::Youtube, TextField::Tags, &count)
-    {
-        issues.push(Issue::error(
-            "options.tags",
-            format!("{message} Remove some tags."),
-        ));
+        {
+            issues.push(Issue::error(
+                "options.tags",
+                format!("{message} Remove some tags."),
+            ));
+        }
     }
     if o.tags.iter().any(|t| t.contains(['<', '>'])) {
         issues.push(Issue::error(
@@ -740,6 +746,14 @@ mod tests {
         })
     }
 
+    fn youtube_tags<S: AsRef<str>>(tags: &[S]) -> TargetOptions {
+        TargetOptions::Youtube(YoutubeOptions {
+            title: "Mugs".into(),
+            tags: tags.iter().map(|t| t.as_ref().to_owned()).collect(),
+            ..Default::default()
+        })
+    }
+
     fn linkedin() -> TargetOptions {
         TargetOptions::Linkedin(LinkedinOptions::default())
     }
@@ -772,6 +786,8 @@ mod tests {
             "a".repeat(4_000),
         );
         let e2501 = "é".repeat(2_501);
+        // 50 tags of 10 characters with commas between: 549 characters as YouTube counts them.
+        let many_yt_tags: Vec<String> = (0..50).map(|i| format!("pottery{i:03}")).collect();
         let many_tags: String = (0..31).map(|i| format!("#tag{i} ")).collect();
         let six_tags = "#a #b #c #d #e #f";
         let many_mentions: String = (0..21).map(|i| format!("@user{i} ")).collect();
@@ -872,6 +888,8 @@ mod tests {
             ("youtube description over 5000 bytes", Platform::Youtube, &e2501, vec![mp4(60)], youtube("Mugs"), vec![(Error, "caption")]),
             ("youtube needs a video", Platform::Youtube, "", vec![], youtube("Mugs"), vec![(Error, "media")]),
             ("youtube photo refused", Platform::Youtube, "", vec![square()], youtube("Mugs"), vec![(Error, "media")]),
+            ("youtube tags over 500", Platform::Youtube, "", vec![mp4(60)], youtube_tags(&many_yt_tags), vec![(Error, "options.tags")]),
+            ("youtube tags with brackets", Platform::Youtube, "", vec![mp4(60)], youtube_tags(&["<mug>"]), vec![(Error, "options.tags")]),
             ("youtube long video warns", Platform::Youtube, "", vec![mp4(16 * 60)], youtube("Mugs"), vec![(Warning, "media")]),
             // Shops and mismatches
             ("a shop isn't a target", Platform::Shopify, "Hi", vec![], TargetOptions::X, vec![(Error, "platform")]),
