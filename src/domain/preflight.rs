@@ -229,7 +229,8 @@ fn check_item(
         // Reported once for the whole post, with the counts.
         return;
     }
-    if rules.needs_jpeg(mime) {
+    let converted = rules.needs_jpeg(mime);
+    if converted {
         let still = if mime == Mime::Gif {
             " It won't be animated."
         } else {
@@ -243,10 +244,7 @@ fn check_item(
                 list_names(rules.images),
             ),
         ));
-        // The size and shape that matter are the converted file's, which we don't know yet.
-        return;
-    }
-    if !rules.accepts(mime) {
+    } else if !rules.accepts(mime) {
         issues.push(Issue::error(
             "media",
             format!(
@@ -259,8 +257,9 @@ fn check_item(
         return;
     }
 
+    // A converted photo's size is the JPEG's, which we don't know yet; its shape stays the same.
     let max = rules.max_bytes(mime);
-    if m.size_bytes() > max {
+    if !converted && m.size_bytes() > max {
         let kind = if mime == Mime::Gif {
             "GIFs".to_owned()
         } else {
@@ -824,6 +823,8 @@ mod tests {
             ("instagram needs media", Platform::Instagram, "Hi", vec![], ig(None), vec![(Error, "media")]),
             ("instagram one jpeg", Platform::Instagram, "Hi", vec![square()], ig(None), vec![]),
             ("instagram png converted", Platform::Instagram, "Hi", vec![photo(Mime::Png, 3)], ig(None), vec![(Warning, "media")]),
+            ("instagram png too tall", Platform::Instagram, "", vec![MediaFacts::image(Mime::Png, MB, 1080, 1920).unwrap()], ig(None), vec![(Warning, "media"), (Error, "media")]),
+            ("instagram big png converted", Platform::Instagram, "", vec![photo(Mime::Png, 12)], ig(None), vec![(Warning, "media")]),
             ("instagram too tall", Platform::Instagram, "", vec![jpeg(1080, 1920)], ig(None), vec![(Error, "media")]),
             ("instagram too wide", Platform::Instagram, "", vec![jpeg(2000, 1000)], ig(None), vec![(Error, "media")]),
             ("instagram 4:5 fits", Platform::Instagram, "", vec![jpeg(1080, 1350)], ig(None), vec![]),
