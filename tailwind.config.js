@@ -10,6 +10,10 @@ module.exports = {
     { pattern: /^platform-(x|instagram|facebook|linkedin|pinterest|tiktok|youtube|shopify|etsy|squarespace)$/ },
     { pattern: /^status-(ok|warn|error)$/ },
     { pattern: /^flash-(success|info|error)$/ },
+    { pattern: /^preview-(x|instagram|facebook|linkedin|pinterest|tiktok|youtube)$/ },
+    { pattern: /^preview-media-[1-4]$/ },
+    { pattern: /^post-(draft|scheduled|publishing|published|partial|failed|unknown|cancelled)$/ },
+    { pattern: /^target-(draft|scheduled|queued|publishing|published|retry_wait|failed|unknown|cancelled)$/ },
   ],
   theme: {
     extend: {

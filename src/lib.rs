@@ -21,6 +21,7 @@ pub mod entities;
 pub mod error;
 pub mod jobs;
 pub mod platforms;
+pub mod posts;
 pub mod redis;
 pub mod sandbox;
 pub mod security;

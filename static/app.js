@@ -24,7 +24,58 @@
     });
   }
 
+  // The composer drawer: close with its button or Escape.
+  function closeDrawer() {
+    var drawer = document.getElementById("drawer");
+    if (drawer) drawer.innerHTML = "";
+  }
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") closeDrawer();
+  });
+
+  // Calendar drag and drop: drop a post on a day (or an hour of the week view) to move it.
+  document.addEventListener("dragstart", function (event) {
+    var card = event.target.closest && event.target.closest(".cal-post[draggable='true']");
+    if (!card) return;
+    event.dataTransfer.setData("text/plain", card.dataset.postId);
+    event.dataTransfer.effectAllowed = "move";
+  });
+  document.addEventListener("dragover", function (event) {
+    var cell = event.target.closest && event.target.closest("[data-drop-date]");
+    if (!cell) return;
+    event.preventDefault();
+    cell.classList.add("cal-drop");
+  });
+  document.addEventListener("dragleave", function (event) {
+    var cell = event.target.closest && event.target.closest("[data-drop-date]");
+    if (cell) cell.classList.remove("cal-drop");
+  });
+  document.addEventListener("drop", function (event) {
+    var cell = event.target.closest && event.target.closest("[data-drop-date]");
+    if (!cell || !window.htmx) return;
+    event.preventDefault();
+    cell.classList.remove("cal-drop");
+    var id = event.dataTransfer.getData("text/plain");
+    var calendar = document.getElementById("calendar");
+    if (!id || !calendar) return;
+    window.htmx.ajax("POST", "/posts/" + encodeURIComponent(id) + "/reschedule", {
+      source: cell,
+      target: "#calendar",
+      swap: "outerHTML",
+      values: {
+        date: cell.dataset.dropDate,
+        time: cell.dataset.dropTime || "",
+        view: calendar.dataset.view,
+        anchor: calendar.dataset.anchor
+      }
+    });
+  });
+
   document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-close-drawer]")) {
+      closeDrawer();
+      return;
+    }
     var button = event.target.closest("[data-dismiss]");
     if (button) {
       var toast = button.closest(".toast, .flash");

@@ -74,6 +74,11 @@ impl Platform {
         }
     }
 
+    /// The letter on the platform's coloured mark.
+    pub fn initial(self) -> char {
+        self.display_name().chars().next().unwrap_or('?')
+    }
+
     pub fn kind(self) -> PlatformKind {
         match self {
             Platform::Shopify | Platform::Etsy | Platform::Squarespace => PlatformKind::Commerce,

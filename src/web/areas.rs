@@ -30,22 +30,6 @@ pub const AREAS: &[Area] = &[
         empty_text: "Here you'll pick a product or a few photos, choose the networks, and get a caption for each one — in your voice, with what we changed and why.",
     },
     Area {
-        key: "calendar",
-        path: "/calendar",
-        title: "Calendar",
-        summary: "Everything you have planned, by month or by week, in your time zone.",
-        empty_title: "Nothing on the calendar yet",
-        empty_text: "Scheduled posts will appear here by day and time. You'll be able to open a day to write a post and drag posts to move them.",
-    },
-    Area {
-        key: "posts",
-        path: "/posts",
-        title: "Posts",
-        summary: "Every post you've written, with where and when it went out.",
-        empty_title: "No posts yet",
-        empty_text: "Your drafts, scheduled and published posts will be listed here, with each network's status and quick actions to edit, retry or cancel.",
-    },
-    Area {
         key: "media",
         path: "/media",
         title: "Media",

@@ -76,13 +76,6 @@ struct Section {
     accounts: Vec<Card>,
 }
 
-impl Section {
-    /// The letter on the platform's coloured mark.
-    fn mark(&self) -> char {
-        self.platform.display_name().chars().next().unwrap_or('?')
-    }
-}
-
 pub struct Card {
     pub id: Uuid,
     pub platform: Platform,

@@ -10,9 +10,13 @@ pub mod api;
 pub mod areas;
 pub mod assets;
 pub mod auth;
+pub mod calendar;
+pub mod compose;
 pub mod connections;
 pub mod dashboard;
+pub mod form;
 pub mod health;
+pub mod posts;
 pub mod render;
 pub mod session;
 pub mod session_store;
@@ -110,6 +114,9 @@ pub fn router(state: AppState) -> Router {
         .merge(areas::router())
         .merge(settings::router())
         .merge(connections::router())
+        .merge(compose::router())
+        .merge(calendar::router())
+        .merge(posts::router())
         .merge(admin::router())
         .route("/static/{*path}", get(assets::serve))
         .fallback(not_found)

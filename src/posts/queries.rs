@@ -1,0 +1,304 @@
+//! Read models for the calendar, the posts list, the dashboard and the API. Each is a handful
+//! of set-based queries (posts, then their targets and first media for all of them at once),
+//! never one query per post: a month with 500 posts is three round trips.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Statement, Value as DbValue};
+use uuid::Uuid;
+
+use crate::domain::Platform;
+
+/// A post as the calendar and lists show it.
+#[derive(Clone, Debug)]
+pub struct PostSummary {
+    pub id: Uuid,
+    pub body: String,
+    pub scheduled_at: Option<DateTime<Utc>>,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    pub targets: Vec<TargetSummary>,
+    pub first_media: Option<Uuid>,
+}
+
+#[derive(Clone, Debug)]
+pub struct TargetSummary {
+    pub id: Uuid,
+    pub connection_id: Uuid,
+    pub platform: Platform,
+    pub account: String,
+    pub status: String,
+    pub last_error: Option<String>,
+    pub remote_url: Option<String>,
+    pub attempt_count: i32,
+    pub remote_id: Option<String>,
+    pub published_at: Option<DateTime<Utc>>,
+}
+
+impl PostSummary {
+    /// The first line of the text, shortened for a card.
+    pub fn excerpt(&self, max: usize) -> String {
+        let line = self
+            .body
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("")
+            .trim();
+        if line.chars().count() <= max {
+            return if line.is_empty() {
+                "(no text)".into()
+            } else {
+                line.to_owned()
+            };
+        }
+        let mut out: String = line.chars().take(max.saturating_sub(1)).collect();
+        out.push('…');
+        out
+    }
+}
+
+#[derive(FromQueryResult)]
+struct PostRow {
+    id: Uuid,
+    body: String,
+    scheduled_at: Option<DateTime<Utc>>,
+    status: String,
+    created_at: DateTime<Utc>,
+}
+
+#[derive(FromQueryResult)]
+struct TargetRow {
+    id: Uuid,
+    post_id: Uuid,
+    connection_id: Uuid,
+    platform: String,
+    display_name: String,
+    status: String,
+    last_error: Option<String>,
+    remote_url: Option<String>,
+    remote_id: Option<String>,
+    attempt_count: i32,
+    published_at: Option<DateTime<Utc>>,
+}
+
+#[derive(FromQueryResult)]
+struct FirstMedia {
+    post_id: Uuid,
+    media_id: Uuid,
+}
+
+async fn attach(
+    db: &impl ConnectionTrait,
+    rows: Vec<PostRow>,
+) -> Result<Vec<PostSummary>, sea_orm::DbErr> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let id_array = DbValue::Array(
+        sea_orm::sea_query::ArrayType::Uuid,
+        Some(Box::new(
+            ids.iter().map(|i| DbValue::Uuid(Some(*i))).collect(),
+        )),
+    );
+    let targets = TargetRow::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT t.id, t.post_id, t.connection_id, c.platform, c.display_name, t.status, t.last_error, t.remote_url, \
+                t.remote_id, t.attempt_count, t.published_at \
+         FROM post_targets t JOIN connections c ON c.id = t.connection_id \
+         WHERE t.post_id = ANY($1) ORDER BY t.created_at",
+        [id_array.clone()],
+    ))
+    .all(db)
+    .await?;
+    let media = FirstMedia::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT DISTINCT ON (post_id) post_id, media_id FROM post_media WHERE post_id = ANY($1) ORDER BY post_id, position",
+        [id_array],
+    ))
+    .all(db)
+    .await?;
+    let mut by_post: HashMap<Uuid, Vec<TargetSummary>> = HashMap::new();
+    for t in targets {
+        let Ok(platform) = t.platform.parse::<Platform>() else {
+            continue;
+        };
+        by_post.entry(t.post_id).or_default().push(TargetSummary {
+            id: t.id,
+            connection_id: t.connection_id,
+            platform,
+            account: t.display_name,
+            status: t.status,
+            last_error: t.last_error,
+            remote_url: t.remote_url,
+            attempt_count: t.attempt_count,
+            remote_id: t.remote_id,
+            published_at: t.published_at,
+        });
+    }
+    let firsts: HashMap<Uuid, Uuid> = media.into_iter().map(|m| (m.post_id, m.media_id)).collect();
+    Ok(rows
+        .into_iter()
+        .map(|r| PostSummary {
+            targets: by_post.remove(&r.id).unwrap_or_default(),
+            first_media: firsts.get(&r.id).copied(),
+            id: r.id,
+            body: r.body,
+            scheduled_at: r.scheduled_at,
+            status: r.status,
+            created_at: r.created_at,
+        })
+        .collect())
+}
+
+/// The user's posts scheduled in `[from, to)`, in time order (the calendar).
+pub async fn in_range(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<PostSummary>, sea_orm::DbErr> {
+    let rows = PostRow::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT id, body, scheduled_at, status, created_at FROM posts \
+         WHERE user_id = $1 AND scheduled_at >= $2 AND scheduled_at < $3 ORDER BY scheduled_at, id",
+        [user_id.into(), from.into(), to.into()],
+    ))
+    .all(db)
+    .await?;
+    attach(db, rows).await
+}
+
+/// Filters of the posts list and `GET /api/v1/posts`.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    pub status: Option<String>,
+    pub platform: Option<Platform>,
+    pub connection_id: Option<Uuid>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub text: Option<String>,
+}
+
+pub const PAGE_SIZE: u64 = 25;
+
+/// A page of the user's posts, newest (by time, or creation for unscheduled drafts) first, and
+/// whether there is another page.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    filter: &Filter,
+    page: u64,
+) -> Result<(Vec<PostSummary>, bool), sea_orm::DbErr> {
+    let mut sql = String::from(
+        "SELECT p.id, p.body, p.scheduled_at, p.status, p.created_at FROM posts p WHERE p.user_id = $1",
+    );
+    let mut values: Vec<DbValue> = vec![user_id.into()];
+    let arg = |v: DbValue, values: &mut Vec<DbValue>| {
+        values.push(v);
+        format!("${}", values.len())
+    };
+    if let Some(s) = &filter.status {
+        let a = arg(s.clone().into(), &mut values);
+        sql.push_str(&format!(" AND p.status = {a}"));
+    }
+    if let Some(p) = filter.platform {
+        let a = arg(p.as_str().to_owned().into(), &mut values);
+        sql.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM post_targets t JOIN connections c ON c.id = t.connection_id WHERE t.post_id = p.id AND c.platform = {a})"
+        ));
+    }
+    if let Some(c) = filter.connection_id {
+        let a = arg(c.into(), &mut values);
+        sql.push_str(&format!(" AND EXISTS (SELECT 1 FROM post_targets t WHERE t.post_id = p.id AND t.connection_id = {a})"));
+    }
+    if let Some(from) = filter.from {
+        let a = arg(from.into(), &mut values);
+        sql.push_str(&format!(" AND p.scheduled_at >= {a}"));
+    }
+    if let Some(to) = filter.to {
+        let a = arg(to.into(), &mut values);
+        sql.push_str(&format!(" AND p.scheduled_at < {a}"));
+    }
+    if let Some(text) = filter.text.as_ref().filter(|t| !t.trim().is_empty()) {
+        let pattern = format!(
+            "%{}%",
+            text.trim()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        let a = arg(pattern.into(), &mut values);
+        sql.push_str(&format!(" AND p.body ILIKE {a}"));
+    }
+    let limit = arg(((PAGE_SIZE + 1) as i64).into(), &mut values);
+    let offset = arg(
+        ((page.saturating_sub(1) * PAGE_SIZE) as i64).into(),
+        &mut values,
+    );
+    sql.push_str(&format!(" ORDER BY coalesce(p.scheduled_at, p.created_at) DESC, p.id DESC LIMIT {limit} OFFSET {offset}"));
+    let mut rows = PostRow::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        &sql,
+        values,
+    ))
+    .all(db)
+    .await?;
+    let more = rows.len() as u64 > PAGE_SIZE;
+    rows.truncate(PAGE_SIZE as usize);
+    Ok((attach(db, rows).await?, more))
+}
+
+/// One post of the user.
+pub async fn one(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    post_id: Uuid,
+) -> Result<Option<PostSummary>, sea_orm::DbErr> {
+    let rows = PostRow::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT id, body, scheduled_at, status, created_at FROM posts WHERE user_id = $1 AND id = $2",
+        [user_id.into(), post_id.into()],
+    ))
+    .all(db)
+    .await?;
+    Ok(attach(db, rows).await?.into_iter().next())
+}
+
+/// The next scheduled posts from `now` (the dashboard).
+pub async fn upcoming(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<PostSummary>, sea_orm::DbErr> {
+    let rows = PostRow::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT id, body, scheduled_at, status, created_at FROM posts \
+         WHERE user_id = $1 AND scheduled_at >= $2 AND status IN ('scheduled', 'publishing') \
+         ORDER BY scheduled_at LIMIT $3",
+        [user_id.into(), now.into(), (limit as i64).into()],
+    ))
+    .all(db)
+    .await?;
+    attach(db, rows).await
+}
+
+/// Posts with a target that failed or whose outcome is unknown (the dashboard).
+pub async fn needing_attention(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    limit: u64,
+) -> Result<Vec<PostSummary>, sea_orm::DbErr> {
+    let rows = PostRow::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT p.id, p.body, p.scheduled_at, p.status, p.created_at FROM posts p \
+         WHERE p.user_id = $1 AND EXISTS (SELECT 1 FROM post_targets t WHERE t.post_id = p.id AND t.status IN ('failed', 'unknown')) \
+         ORDER BY p.updated_at DESC LIMIT $2",
+        [user_id.into(), (limit as i64).into()],
+    ))
+    .all(db)
+    .await?;
+    attach(db, rows).await
+}
