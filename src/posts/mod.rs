@@ -169,7 +169,10 @@ fn context_for(connection: &connections::Model) -> TargetContext {
 }
 
 /// Fills in per-account defaults a seller expects without asking (Pinterest's default board).
-fn with_account_defaults(options: TargetOptions, connection: &connections::Model) -> TargetOptions {
+pub fn with_account_defaults(
+    options: TargetOptions,
+    connection: &connections::Model,
+) -> TargetOptions {
     match options {
         TargetOptions::Pinterest(mut o) if o.board_id.is_none() => {
             o.board_id = connection

@@ -436,7 +436,9 @@ fn build(
         let options = checked_target
             .map(|t| t.options.clone())
             .or_else(|| input.map(|t| t.options.clone()))
-            .or_else(|| TargetOptions::default_for(platform))
+            .or_else(|| {
+                TargetOptions::default_for(platform).map(|o| posts::with_account_defaults(o, c))
+            })
             .unwrap_or(TargetOptions::X);
         let caption_override = input.and_then(|t| t.caption.clone()).unwrap_or_default();
         let effective = if caption_override.trim().is_empty() {

@@ -1,6 +1,9 @@
 //! The JSON API under `/api/v1`, for scripts and integrations. Authenticated with personal API
 //! tokens (`Authorization: Bearer psk_…`); cookies are ignored here, so no CSRF applies.
 //! Errors are `{"error": {"code", "message", "fields"?}}` (rendered by `error::render`).
+//! The OpenAPI document at `/api/v1/openapi.json` is generated from the handlers' annotations.
+
+pub mod posts;
 
 use axum::Json;
 use axum::Router;
@@ -19,7 +22,115 @@ use crate::error::AppError;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/connections", get(list_connections))
+    Router::new()
+        .route("/connections", get(list_connections))
+        .route("/posts", get(posts::list).post(posts::create))
+        .route(
+            "/posts/{id}",
+            get(posts::get_one)
+                .patch(posts::patch)
+                .delete(posts::delete),
+        )
+        .route("/posts/{id}/metrics", get(posts::metrics))
+        .route("/openapi.json", get(openapi))
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "Picscripter API", version = "1", description = "Schedule and manage posts from scripts. Authenticate with a personal API token: `Authorization: Bearer psk_…` (create one under Settings or with `picscripter create-api-token`). Errors are `{\"error\": {\"code\", \"message\", \"fields\"?}}`."),
+    paths(list_connections, posts::create, posts::list, posts::get_one, posts::patch, posts::delete, posts::metrics),
+    modifiers(&TokenAuth),
+    tags((name = "connections"), (name = "posts"))
+)]
+pub struct ApiDoc;
+
+struct TokenAuth;
+
+impl utoipa::Modify for TokenAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("psk_…")
+                    .build(),
+            ),
+        );
+    }
+}
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    use utoipa::OpenApi as _;
+    Json(ApiDoc::openapi())
+}
+
+/// A JSON body whose problems are reported by field: `{"error": {"code": "invalid_json",
+/// "fields": {"targets[0].connection_id": "…"}}}` instead of the framework's plain text.
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> axum::extract::FromRequest<S> for ApiJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("application/json"));
+        if !is_json {
+            return Err(AppError::BadRequest(
+                "Send the body as JSON with `Content-Type: application/json`.".into(),
+            ));
+        }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|_| AppError::PayloadTooLarge)?;
+        let de = &mut serde_json::Deserializer::from_slice(&bytes);
+        match serde_path_to_error::deserialize(de) {
+            Ok(v) => Ok(ApiJson(v)),
+            Err(e) => {
+                let path = e.path().to_string();
+                let inner = e.into_inner();
+                let message = match inner.classify() {
+                    serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                        return Err(AppError::BadRequest(format!(
+                            "The body isn't valid JSON ({inner})."
+                        )));
+                    }
+                    _ => inner.to_string(),
+                };
+                // serde's messages carry " at line L column C"; the field name says where.
+                let message = message
+                    .split(" at line ")
+                    .next()
+                    .unwrap_or(&message)
+                    .to_owned();
+                let field = if path == "." {
+                    message
+                        .split('`')
+                        .nth(1)
+                        .filter(|_| {
+                            message.starts_with("missing field")
+                                || message.starts_with("unknown field")
+                        })
+                        .unwrap_or("body")
+                        .to_owned()
+                } else {
+                    path
+                };
+                Err(AppError::Validation(std::collections::BTreeMap::from([(
+                    field, message,
+                )])))
+            }
+        }
+    }
 }
 
 /// The user a valid personal API token belongs to.
@@ -71,27 +182,32 @@ impl FromRequestParts<AppState> for ApiUser {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct ConnectionJson {
     id: Uuid,
     platform: String,
+    #[schema(value_type = String, example = "social")]
     kind: crate::entities::enums::ConnectionKind,
     account_id: String,
     display_name: String,
     avatar_url: Option<String>,
+    #[schema(value_type = String, example = "active")]
     status: crate::entities::enums::ConnectionStatus,
     expires_at: Option<DateTime<Utc>>,
     last_refreshed_at: Option<DateTime<Utc>>,
     scopes: Vec<String>,
     /// Non-secret platform facts (handle, default board, shop domain…). Never tokens.
+    #[schema(value_type = Object)]
     details: Value,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct ConnectionsList {
     connections: Vec<ConnectionJson>,
 }
 
+#[utoipa::path(get, path = "/api/v1/connections", tag = "connections",
+    responses((status = 200, body = ConnectionsList), (status = 401)), security(("token" = [])))]
 async fn list_connections(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
