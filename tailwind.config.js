@@ -10,6 +10,7 @@ module.exports = {
     { pattern: /^platform-(x|instagram|facebook|linkedin|pinterest|tiktok|youtube|shopify|etsy|squarespace)$/ },
     { pattern: /^status-(ok|warn|error)$/ },
     { pattern: /^flash-(success|info|error)$/ },
+    { pattern: /^upload-(ok|duplicate|error)$/ },
   ],
   theme: {
     extend: {

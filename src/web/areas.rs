@@ -46,14 +46,6 @@ pub const AREAS: &[Area] = &[
         empty_text: "Your drafts, scheduled and published posts will be listed here, with each network's status and quick actions to edit, retry or cancel.",
     },
     Area {
-        key: "media",
-        path: "/media",
-        title: "Media",
-        summary: "Your photos and videos, ready to use in any post.",
-        empty_title: "Your library is empty",
-        empty_text: "Photos and videos you upload will be kept here, with their sizes checked against each network's rules.",
-    },
-    Area {
         key: "products",
         path: "/products",
         title: "Products",

@@ -13,6 +13,7 @@ pub mod auth;
 pub mod connections;
 pub mod dashboard;
 pub mod health;
+pub mod media;
 pub mod render;
 pub mod session;
 pub mod session_store;
@@ -22,7 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::Request;
+use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderName, HeaderValue, Method};
 use axum::middleware;
 use axum::routing::get;
@@ -31,6 +32,7 @@ use tower_governor::GovernorLayer;
 use tower_governor::governor::GovernorConfigBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate as _};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -43,7 +45,8 @@ use crate::security::{client_ip::ClientIpKey, csrf, headers};
 use crate::state::AppState;
 
 pub const SESSION_COOKIE: &str = "picscripter_session";
-/// Bodies larger than this are refused with 413 (media uploads will get their own limit).
+/// Bodies larger than this are refused with 413; only the upload routes accept more (the
+/// largest media file plus multipart overhead, see `media::Limits::request_bytes`).
 pub const BODY_LIMIT: usize = csrf::FORM_BODY_LIMIT;
 
 pub fn router(state: AppState) -> Router {
@@ -104,38 +107,56 @@ pub fn router(state: AppState) -> Router {
         )
     };
 
+    // Uploads get their own router so that only they accept large bodies. Multipart bodies
+    // never pass through the CSRF middleware's body read: it takes their token from the
+    // query string or the header.
+    let upload_limit = state.media.limits().request_bytes();
+    let uploads = |router: Router<AppState>| {
+        router
+            .layer(RequestBodyLimitLayer::new(upload_limit))
+            .layer(DefaultBodyLimit::disable())
+    };
+
     let pages = Router::new()
         .merge(auth::router())
         .merge(dashboard::router())
         .merge(areas::router())
         .merge(settings::router())
         .merge(connections::router())
+        .merge(media::router())
         .merge(admin::router())
         .route("/static/{*path}", get(assets::serve))
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
         // Router layers wrap outward: the last added runs first.
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .merge(uploads(media::upload_router()))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(AutoVaryLayer)
         .layer(middleware::from_fn_with_state(state.clone(), csrf::verify))
         .layer(session_layer);
 
     let api = api::router()
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .merge(uploads(api::upload_router()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(tower::util::option_layer(cors));
 
     // Health checks stay outside the rate limit and the session: load balancers poll them.
+    // So do signed media links: platforms fetch them from many addresses, without cookies.
     let outer = Router::new()
         .merge(health::router())
+        .merge(media::public_router())
         .nest("/api/v1", api)
         .merge(pages.layer(GovernorLayer::new(governor.clone())))
         .with_state(state.clone());
 
     let x_request_id = HeaderName::from_static("x-request-id");
     outer
-        .layer(CompressionLayer::new())
+        // Videos are compressed already, and byte ranges must reach the player untouched.
+        .layer(CompressionLayer::new().compress_when(
+            DefaultPredicate::new().and(NotForContentType::const_new("video/")),
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), crate::error::render))
         .layer(middleware::from_fn_with_state(state, headers::set))
         .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {

@@ -2,6 +2,8 @@
 //! tokens (`Authorization: Bearer psk_…`); cookies are ignored here, so no CSRF applies.
 //! Errors are `{"error": {"code", "message", "fields"?}}` (rendered by `error::render`).
 
+pub mod media;
+
 use axum::Json;
 use axum::Router;
 use axum::extract::{FromRequestParts, State};
@@ -19,7 +21,14 @@ use crate::error::AppError;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/connections", get(list_connections))
+    Router::new()
+        .route("/connections", get(list_connections))
+        .merge(media::router())
+}
+
+/// The routes that take uploads; `web::router` gives them the large body limit.
+pub fn upload_router() -> Router<AppState> {
+    media::upload_router()
 }
 
 /// The user a valid personal API token belongs to.
