@@ -4,6 +4,7 @@ mod accounts;
 mod cli;
 mod connections;
 mod health;
+mod media;
 mod oauth;
 mod pages;
 mod security;
