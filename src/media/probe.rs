@@ -410,15 +410,16 @@ fn probe_image(path: &Path, format: Format) -> Result<Probed, ProbeError> {
 
     // Step 2: every pixel, within limits.
     let image = if format == Format::Gif {
-        decode_gif(&data)?
+        decode_gif(&data, (width, height))?
     } else {
         let mut reader = ImageReader::with_format(Cursor::new(&data), image_format);
         reader.limits(limits());
-        let mut decoder = reader.into_decoder().map_err(|e| refusal_for(e, format))?;
+        let refuse = |e| refusal_for(e, format, (width, height));
+        let mut decoder = reader.into_decoder().map_err(refuse)?;
         let orientation = decoder
             .orientation()
             .unwrap_or(image::metadata::Orientation::NoTransforms);
-        let mut image = DynamicImage::from_decoder(decoder).map_err(|e| refusal_for(e, format))?;
+        let mut image = DynamicImage::from_decoder(decoder).map_err(refuse)?;
         image.apply_orientation(orientation);
         image
     };
@@ -433,24 +434,25 @@ fn probe_image(path: &Path, format: Format) -> Result<Probed, ProbeError> {
     })
 }
 
-fn refusal_for(e: image::ImageError, format: Format) -> ProbeError {
-    match e {
-        image::ImageError::Limits(_) => ProbeError::Refused(Refusal::TooManyFrames),
-        _ => ProbeError::Refused(Refusal::Damaged(format)),
-    }
+/// A decoder's error as a refusal: over the limits (memory, not just pixels: a 16-bit photo
+/// takes twice as much) or damaged.
+fn refusal_for(e: image::ImageError, format: Format, (width, height): (u32, u32)) -> ProbeError {
+    ProbeError::Refused(match e {
+        image::ImageError::Limits(_) if format == Format::Gif => Refusal::TooManyFrames,
+        image::ImageError::Limits(_) => Refusal::TooManyPixels { width, height },
+        _ => Refusal::Damaged(format),
+    })
 }
 
 /// Decodes every frame of a GIF (so a damaged later frame is caught), keeping the first.
-fn decode_gif(data: &[u8]) -> Result<DynamicImage, ProbeError> {
-    let mut decoder = image::codecs::gif::GifDecoder::new(Cursor::new(data))
-        .map_err(|e| refusal_for(e, Format::Gif))?;
-    decoder
-        .set_limits(limits())
-        .map_err(|e| refusal_for(e, Format::Gif))?;
+fn decode_gif(data: &[u8], size: (u32, u32)) -> Result<DynamicImage, ProbeError> {
+    let refuse = |e| refusal_for(e, Format::Gif, size);
+    let mut decoder = image::codecs::gif::GifDecoder::new(Cursor::new(data)).map_err(refuse)?;
+    decoder.set_limits(limits()).map_err(refuse)?;
     let mut first = None;
     let mut pixels: u64 = 0;
     for frame in decoder.into_frames() {
-        let frame = frame.map_err(|e| refusal_for(e, Format::Gif))?;
+        let frame = frame.map_err(refuse)?;
         let buffer = frame.into_buffer();
         pixels += u64::from(buffer.width()) * u64::from(buffer.height());
         if pixels > MAX_GIF_PIXELS {

@@ -3,7 +3,9 @@
 //!
 //! Request path, outermost first: tracing → panic catcher → security headers → error rendering
 //! → per-address rate limit → compression → CORS (API only) → session → CSRF (which reads
-//! form bodies up to the same limit) → `Vary: HX-Request` → body limit → the handler.
+//! form bodies up to the same limit) → `Vary: HX-Request` → body limit → the handler. The upload
+//! routes (`media::upload_router`, `api::upload_router`) have their own, larger body limit, and
+//! signed media links (`media::public_router`) sit outside sessions and the rate limit.
 
 pub mod admin;
 pub mod api;

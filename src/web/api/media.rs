@@ -126,7 +126,16 @@ async fn upload(
         if field.name() != Some("file") {
             continue;
         }
-        return match media::accept_field(&state.db, &state.media, user.id, field).await {
+        let outcome = media::accept_field(&state.db, &state.media, user.id, field).await;
+        // Read the rest of the request (at most the upload limit) before answering, so clients
+        // still sending get the answer rather than a reset connection.
+        if !matches!(
+            outcome,
+            Err(UploadError::RequestTooLarge | UploadError::Interrupted)
+        ) {
+            while let Ok(Some(_)) = multipart.next_field().await {}
+        }
+        return match outcome {
             Ok(up) => {
                 let status = if up.duplicate {
                     StatusCode::OK
