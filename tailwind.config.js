@@ -14,6 +14,7 @@ module.exports = {
     { pattern: /^preview-media-[1-4]$/ },
     { pattern: /^post-(draft|scheduled|publishing|published|partial|failed|unknown|cancelled)$/ },
     { pattern: /^target-(draft|scheduled|queued|publishing|published|retry_wait|failed|unknown|cancelled)$/ },
+    { pattern: /^upload-(ok|duplicate|error)$/ },
   ],
   theme: {
     extend: {

@@ -69,7 +69,12 @@ pub struct Config {
     pub sandbox_url: Option<Url>,
     /// Shopify Admin API version (`YYYY-MM`).
     pub shopify_api_version: String,
+    /// A local folder, or `s3://bucket/prefix` (credentials from the standard AWS variables).
     pub media_store: String,
+    /// Largest photo accepted, in bytes.
+    pub media_max_image_bytes: u64,
+    /// Largest video accepted, in bytes.
+    pub media_max_video_bytes: u64,
     pub gemini_api_key: Option<SecretString>,
     pub gemini_model: String,
     pub metrics_token: Option<SecretString>,
@@ -301,6 +306,22 @@ impl Config {
         let media_store = r
             .get("MEDIA_STORE")
             .unwrap_or_else(|| "./data/media".into());
+        if let Some((scheme, rest)) = media_store.split_once("://") {
+            let bucket = rest.split('/').next().unwrap_or_default();
+            if scheme != "s3" || bucket.is_empty() {
+                r.problem(format!(
+                    "MEDIA_STORE is {media_store:?}. Use a folder such as ./data/media, or s3://bucket/prefix for S3-compatible storage."
+                ));
+            }
+        }
+        let media_max_image_bytes =
+            r.byte_size("MEDIA_MAX_IMAGE_BYTES", 20_000_000, 200_000_000, "20MB");
+        let media_max_video_bytes = r.byte_size(
+            "MEDIA_MAX_VIDEO_BYTES",
+            1_000_000_000,
+            20_000_000_000,
+            "1GB",
+        );
         let gemini_api_key = r.get("GEMINI_API_KEY").map(SecretString::from);
         let gemini_model = r
             .get("GEMINI_MODEL")
@@ -342,6 +363,8 @@ impl Config {
             sandbox_url,
             shopify_api_version,
             media_store,
+            media_max_image_bytes,
+            media_max_video_bytes,
             gemini_api_key,
             gemini_model,
             metrics_token,
@@ -477,6 +500,23 @@ impl Reader<'_> {
             _ => {
                 self.problem(format!(
                     "{key} is {v:?}. Use a whole number from {min} to {max}."
+                ));
+                default
+            }
+        }
+    }
+
+    /// A size in bytes: a plain number, or with a unit (KB, MB, GB in thousands; KiB, MiB, GiB).
+    fn byte_size(&mut self, key: &str, default: u64, max: u64, example: &str) -> u64 {
+        let Some(v) = self.get(key) else {
+            return default;
+        };
+        match parse_byte_size(&v) {
+            Some(n) if n >= 1 && n <= max => n,
+            _ => {
+                self.problem(format!(
+                    "{key} is {v:?}. Use a size from 1 byte to {}: bytes (20000000) or with a unit ({example}, 500KB, 2GiB).",
+                    crate::media::human_size(max)
                 ));
                 default
             }
@@ -629,6 +669,27 @@ fn parse_bool(v: &str) -> Option<bool> {
     }
 }
 
+/// `20000000`, `500KB`, `20MB`, `1GB` (powers of 1000) or `512KiB`, `20MiB`, `1GiB` (of 1024).
+pub fn parse_byte_size(v: &str) -> Option<u64> {
+    let v = v.trim();
+    let (digits, unit) = match v.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => v.split_at(i),
+        None => (v, ""),
+    };
+    let n: u64 = digits.parse().ok()?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" | "k" => 1_000,
+        "mb" | "m" => 1_000_000,
+        "gb" | "g" => 1_000_000_000,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        _ => return None,
+    };
+    n.checked_mul(mult)
+}
+
 /// `3600`, `45s`, `30m`, `12h`, `7d`.
 pub fn parse_duration(v: &str) -> Option<Duration> {
     let v = v.trim();
@@ -753,6 +814,25 @@ mod tests {
         );
         env.insert("CORS_ORIGIN".into(), "https://evil.example.net".into());
         assert!(Config::from_env(&env).is_ok());
+    }
+
+    #[test]
+    fn media_limits_accept_units_and_refuse_nonsense() {
+        let mut env = base();
+        let c = Config::from_env(&env).unwrap();
+        assert_eq!(c.media_max_image_bytes, 20_000_000);
+        assert_eq!(c.media_max_video_bytes, 1_000_000_000);
+        env.insert("MEDIA_MAX_IMAGE_BYTES".into(), "5MiB".into());
+        env.insert("MEDIA_MAX_VIDEO_BYTES".into(), "2GB".into());
+        let c = Config::from_env(&env).unwrap();
+        assert_eq!(c.media_max_image_bytes, 5 * 1024 * 1024);
+        assert_eq!(c.media_max_video_bytes, 2_000_000_000);
+        env.insert("MEDIA_MAX_IMAGE_BYTES".into(), "0".into());
+        env.insert("MEDIA_MAX_VIDEO_BYTES".into(), "lots".into());
+        env.insert("MEDIA_STORE".into(), "ftp://files.example.com/media".into());
+        let problems = Config::from_env(&env).unwrap_err().0;
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(problems[0].contains("MEDIA_STORE"));
     }
 
     #[test]

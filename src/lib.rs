@@ -8,6 +8,7 @@
 //! - `entities`: SeaORM entities, one per table.
 //! - `security`: passwords, CSRF, headers, throttling, client addresses, API tokens, audit log.
 //! - `web`: the axum app, one module per area; `error` renders every failure for its audience.
+//! - `media`: the media library — streaming uploads, probing, thumbnails, storage, signed links.
 //! - `jobs` and `worker`: background work under apalis.
 //! - `db`, `redis`, `telemetry`, `app`, `cli`: plumbing.
 
@@ -20,6 +21,7 @@ pub mod domain;
 pub mod entities;
 pub mod error;
 pub mod jobs;
+pub mod media;
 pub mod platforms;
 pub mod posts;
 pub mod redis;

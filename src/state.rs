@@ -7,6 +7,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::config::Config;
 use crate::connections::Connections;
+use crate::media::MediaStore;
 use crate::platforms::Registry;
 use crate::redis::Redis;
 use crate::security::cipher::TokenCipher;
@@ -21,6 +22,8 @@ pub struct AppState {
     pub passwords: Passwords,
     pub assets: Arc<Assets>,
     pub connections: Connections,
+    /// Where uploaded media lives, and the upload limits.
+    pub media: MediaStore,
     /// The Content-Security-Policy header value, computed once.
     pub csp: Arc<str>,
 }
@@ -42,6 +45,7 @@ impl AppState {
             .map(crate::config::origin_of)
             .collect();
         let csp = crate::security::headers::content_security_policy(&extra).into();
+        let media = MediaStore::from_config(&config)?;
         let config = Arc::new(config);
         let connections = Connections::new(
             db.clone(),
@@ -55,6 +59,7 @@ impl AppState {
             passwords,
             assets: Arc::new(Assets::load()),
             connections,
+            media,
             csp,
         })
     }

@@ -30,14 +30,6 @@ pub const AREAS: &[Area] = &[
         empty_text: "Here you'll pick a product or a few photos, choose the networks, and get a caption for each one — in your voice, with what we changed and why.",
     },
     Area {
-        key: "media",
-        path: "/media",
-        title: "Media",
-        summary: "Your photos and videos, ready to use in any post.",
-        empty_title: "Your library is empty",
-        empty_text: "Photos and videos you upload will be kept here, with their sizes checked against each network's rules.",
-    },
-    Area {
         key: "products",
         path: "/products",
         title: "Products",

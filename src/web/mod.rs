@@ -3,7 +3,9 @@
 //!
 //! Request path, outermost first: tracing → panic catcher → security headers → error rendering
 //! → per-address rate limit → compression → CORS (API only) → session → CSRF (which reads
-//! form bodies up to the same limit) → `Vary: HX-Request` → body limit → the handler.
+//! form bodies up to the same limit) → `Vary: HX-Request` → body limit → the handler. The upload
+//! routes (`media::upload_router`, `api::upload_router`) have their own, larger body limit, and
+//! signed media links (`media::public_router`) sit outside sessions and the rate limit.
 
 pub mod admin;
 pub mod api;
@@ -16,6 +18,7 @@ pub mod connections;
 pub mod dashboard;
 pub mod form;
 pub mod health;
+pub mod media;
 pub mod posts;
 pub mod render;
 pub mod session;
@@ -26,7 +29,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::Request;
+use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderName, HeaderValue, Method};
 use axum::middleware;
 use axum::routing::get;
@@ -35,6 +38,7 @@ use tower_governor::GovernorLayer;
 use tower_governor::governor::GovernorConfigBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate as _};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -47,7 +51,8 @@ use crate::security::{client_ip::ClientIpKey, csrf, headers};
 use crate::state::AppState;
 
 pub const SESSION_COOKIE: &str = "picscripter_session";
-/// Bodies larger than this are refused with 413 (media uploads will get their own limit).
+/// Bodies larger than this are refused with 413; only the upload routes accept more (the
+/// largest media file plus multipart overhead, see `media::Limits::request_bytes`).
 pub const BODY_LIMIT: usize = csrf::FORM_BODY_LIMIT;
 
 pub fn router(state: AppState) -> Router {
@@ -108,6 +113,16 @@ pub fn router(state: AppState) -> Router {
         )
     };
 
+    // Uploads get their own router so that only they accept large bodies. Multipart bodies
+    // never pass through the CSRF middleware's body read: it takes their token from the
+    // query string or the header.
+    let upload_limit = state.media.limits().request_bytes();
+    let uploads = |router: Router<AppState>| {
+        router
+            .layer(RequestBodyLimitLayer::new(upload_limit))
+            .layer(DefaultBodyLimit::disable())
+    };
+
     let pages = Router::new()
         .merge(auth::router())
         .merge(dashboard::router())
@@ -117,32 +132,40 @@ pub fn router(state: AppState) -> Router {
         .merge(compose::router())
         .merge(calendar::router())
         .merge(posts::router())
+        .merge(media::router())
         .merge(admin::router())
         .route("/static/{*path}", get(assets::serve))
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
         // Router layers wrap outward: the last added runs first.
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .merge(uploads(media::upload_router()))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(AutoVaryLayer)
         .layer(middleware::from_fn_with_state(state.clone(), csrf::verify))
         .layer(session_layer);
 
     let api = api::router()
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .merge(uploads(api::upload_router()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(tower::util::option_layer(cors));
 
     // Health checks stay outside the rate limit and the session: load balancers poll them.
+    // So do signed media links: platforms fetch them from many addresses, without cookies.
     let outer = Router::new()
         .merge(health::router())
+        .merge(media::public_router())
         .nest("/api/v1", api)
         .merge(pages.layer(GovernorLayer::new(governor.clone())))
         .with_state(state.clone());
 
     let x_request_id = HeaderName::from_static("x-request-id");
     outer
-        .layer(CompressionLayer::new())
+        // Videos are compressed already, and byte ranges must reach the player untouched.
+        .layer(CompressionLayer::new().compress_when(
+            DefaultPredicate::new().and(NotForContentType::const_new("video/")),
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), crate::error::render))
         .layer(middleware::from_fn_with_state(state, headers::set))
         .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {

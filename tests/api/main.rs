@@ -5,6 +5,7 @@ mod api_tokens;
 mod cli;
 mod connections;
 mod health;
+mod media;
 mod oauth;
 mod pages;
 mod security;

@@ -3,6 +3,7 @@
 //! Errors are `{"error": {"code", "message", "fields"?}}` (rendered by `error::render`).
 //! The OpenAPI document at `/api/v1/openapi.json` is generated from the handlers' annotations.
 
+pub mod media;
 pub mod posts;
 
 use axum::Json;
@@ -33,6 +34,12 @@ pub fn router() -> Router<AppState> {
         )
         .route("/posts/{id}/metrics", get(posts::metrics))
         .route("/openapi.json", get(openapi))
+        .merge(media::router())
+}
+
+/// The routes that take uploads; `web::router` gives them the large body limit.
+pub fn upload_router() -> Router<AppState> {
+    media::upload_router()
 }
 
 #[derive(utoipa::OpenApi)]
