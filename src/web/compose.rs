@@ -848,6 +848,13 @@ async fn save(
     body: Bytes,
     editing: Option<Uuid>,
 ) -> Result<Response, AppError> {
+    if let Some(id) = editing
+        && crate::posts::queries::one(&state.db, user.id, id)
+            .await?
+            .is_none()
+    {
+        return Err(AppError::NotFound);
+    }
     let form = FormData::parse(&body);
     let now = Utc::now();
     let (draft, when_input, mut problems) = read_form(&state, &user, &form, now).await?;
@@ -855,6 +862,12 @@ async fn save(
         Some(id) => format!("/posts/{id}"),
         None => "/posts".into(),
     };
+    // Ownership problems (someone else's account or file) are shown with the form's own.
+    if let Err(p) = posts::check(&state.db, user.id, &draft).await? {
+        for (k, v) in p.fields {
+            problems.add(k, v);
+        }
+    }
     let result = if problems.is_empty() {
         Some(match editing {
             Some(id) => posts::update(&state.db, user.id, id, &draft, now).await,

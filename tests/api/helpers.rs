@@ -200,6 +200,8 @@ pub fn base_env(db_name: &str, prefix: &str) -> BTreeMap<String, String> {
         ("ENCRYPTION_KEYS_JSON", format!("{{\"1\":\"{KEY_1}\"}}")),
         ("ENCRYPTION_KEY_CURRENT", "1".into()),
         ("HOST", "127.0.0.1".into()),
+        // Tests click fast; the per-address ceiling has its own test.
+        ("RATE_LIMIT_PER_MINUTE", "600000".into()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))

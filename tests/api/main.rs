@@ -8,6 +8,7 @@ mod health;
 mod media;
 mod oauth;
 mod pages;
+mod posts;
 mod security;
 mod stylesheet;
 
