@@ -82,6 +82,8 @@ pub struct Config {
     pub trust_proxy: bool,
     /// General per-IP ceiling: requests per minute, with a burst of a tenth of that.
     pub rate_limit_per_minute: u32,
+    /// Per API token: requests per minute, with a burst of a tenth of that.
+    pub api_rate_limit_per_minute: u32,
     pub log_format: LogFormat,
 }
 
@@ -329,6 +331,8 @@ impl Config {
         let metrics_token = r.get("METRICS_TOKEN").map(SecretString::from);
         let trust_proxy = r.bool("TRUST_PROXY", false);
         let rate_limit_per_minute = r.number("RATE_LIMIT_PER_MINUTE", 600u32, 10, 1_000_000);
+        let api_rate_limit_per_minute =
+            r.number("API_RATE_LIMIT_PER_MINUTE", 300u32, 10, 1_000_000);
         let log_format = match r.get("LOG_FORMAT").as_deref() {
             None | Some("pretty") => LogFormat::Pretty,
             Some("json") => LogFormat::Json,
@@ -370,6 +374,7 @@ impl Config {
             metrics_token,
             trust_proxy,
             rate_limit_per_minute,
+            api_rate_limit_per_minute,
             log_format,
         })
     }

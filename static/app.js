@@ -224,13 +224,28 @@
     }
   });
 
+  // Parts of pages that only make sense with this script (uploading in place) start hidden.
+  function revealScripted(root) {
+    root.querySelectorAll("[data-js-only][hidden]").forEach(function (el) { el.hidden = false; });
+  }
+  // Upload progress for htmx uploads (the composer's upload in place).
+  document.addEventListener("htmx:xhr:progress", function (event) {
+    var section = event.target.closest && event.target.closest("#media-section");
+    var bar = section && section.querySelector(".compose-progress");
+    if (!bar || !event.detail.lengthComputable) return;
+    bar.hidden = false;
+    bar.value = Math.round((event.detail.loaded / event.detail.total) * 100);
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
+    revealScripted(document);
     preselectTimeZone(document);
     wireToasts(document);
     wireUploads(document);
   });
 
   document.addEventListener("htmx:afterSwap", function (event) {
+    revealScripted(document);
     preselectTimeZone(event.target);
     wireToasts(document);
   });

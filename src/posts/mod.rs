@@ -312,6 +312,18 @@ fn require_publishable(draft: &Draft, checked: &Checked) -> Result<(), Problems>
     if checked.targets.is_empty() {
         problems.add("targets", "Choose at least one account to post to.");
     }
+    if let Some(message) = unfilled_placeholders(&draft.body) {
+        problems.add("body", message);
+    }
+    for t in &checked.targets {
+        if let Some(message) = t
+            .caption_override
+            .as_deref()
+            .and_then(unfilled_placeholders)
+        {
+            problems.add(format!("targets.{}.caption", t.connection.id), message);
+        }
+    }
     for t in &checked.targets {
         for issue in t.issues.iter().filter(|i| i.is_error()) {
             problems.add(
@@ -325,6 +337,22 @@ fn require_publishable(draft: &Draft, checked: &Checked) -> Result<(), Problems>
     } else {
         Err(problems)
     }
+}
+
+/// Template placeholders left in a text would be posted as written; they must be filled first.
+fn unfilled_placeholders(text: &str) -> Option<String> {
+    let names: Vec<String> = crate::domain::Template::parse(text)
+        .ok()?
+        .placeholders()
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+    (!names.is_empty()).then(|| {
+        format!(
+            "Replace {} with the real text before scheduling: it would be posted exactly as written.",
+            names.join(", ")
+        )
+    })
 }
 
 fn target_plan(when: When, now: DateTime<Utc>) -> (TargetStatus, Option<DateTime<Utc>>) {

@@ -38,6 +38,11 @@ use crate::web::form::FormData;
 use crate::web::render;
 use crate::web::session::{self, CurrentUser, FlashKind, PageContext};
 
+/// Uploading in place from the composer takes large bodies: `web::router` gives this its limit.
+pub fn upload_router() -> Router<AppState> {
+    Router::new().route("/compose/upload", post(upload))
+}
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/posts/new", get(new_page))
@@ -116,10 +121,13 @@ pub struct Composer {
     pub fold_choices: Vec<(String, String)>,
     pub accounts: Vec<Account>,
     pub media: Vec<MediaChoice>,
+    /// Files that couldn't be uploaded in place, with the reason.
+    pub upload_errors: Vec<String>,
     pub errors: BTreeMap<String, String>,
     pub locked: Option<String>,
     pub drawer: bool,
     pub templates: Vec<(Uuid, String)>,
+    pub template_id: Option<Uuid>,
     pub has_connections: bool,
 }
 
@@ -144,6 +152,12 @@ struct ComposePage {
 #[template(path = "posts/compose_drawer.html")]
 struct ComposeFragment {
     ctx: PageContext,
+    c: Composer,
+}
+
+#[derive(Template)]
+#[template(path = "posts/_media.html")]
+struct MediaFragment {
     c: Composer,
 }
 
@@ -533,10 +547,12 @@ fn build(
         has_connections: !sel.connections.is_empty(),
         accounts,
         media,
+        upload_errors: Vec::new(),
         errors,
         locked: None,
         drawer: false,
         templates: sel.templates,
+        template_id: draft.template_id,
     }
 }
 
@@ -721,6 +737,7 @@ pub struct NewQuery {
     media: Option<String>,
     body: Option<String>,
     product_id: Option<String>,
+    template: Option<String>,
 }
 
 async fn new_page(
@@ -752,7 +769,7 @@ async fn new_page(
         .split(',')
         .filter_map(|s| Uuid::parse_str(s.trim()).ok())
         .collect();
-    let draft = Draft {
+    let mut draft = Draft {
         body: q.body.clone().unwrap_or_default(),
         media_ids: media_ids.clone(),
         targets: vec![],
@@ -763,6 +780,32 @@ async fn new_page(
             .and_then(|p| Uuid::parse_str(p).ok()),
         template_id: None,
     };
+    // Starting from a template: its text, and its usual networks ticked (one account of each).
+    let template_id = q.template.as_deref().and_then(|t| Uuid::parse_str(t).ok());
+    let template = match template_id {
+        Some(id) => crate::web::caption_templates::find_for_user(&state, user.id, id).await?,
+        None => None,
+    };
+    if let Some(template) = template {
+        draft.body = template.body.clone();
+        draft.template_id = Some(template.id);
+        let connections = posts::postable_connections(&state.db, user.id).await?;
+        for platform in template
+            .default_platforms
+            .iter()
+            .filter_map(|p| p.parse::<Platform>().ok())
+        {
+            if let Some(c) = connections.iter().find(|c| c.platform == platform.as_str())
+                && let Some(options) = TargetOptions::default_for(platform)
+            {
+                draft.targets.push(TargetInput {
+                    connection_id: c.id,
+                    caption: None,
+                    options: posts::with_account_defaults(options, c),
+                });
+            }
+        }
+    }
     let sel = selection(&state, user.id, &media_ids).await?;
     let mut c = build(
         "/posts".into(),
@@ -981,4 +1024,101 @@ pub fn offset_label(at: DateTime<Utc>, zone: TimeZone) -> String {
         .fix()
         .local_minus_utc();
     utc_offset(offset)
+}
+
+/// Upload in place (htmx): stores the files like the library does, then answers with the media
+/// picker, the new files ticked after the ones already chosen.
+async fn upload(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    mut multipart: axum::extract::Multipart,
+) -> Result<Response, AppError> {
+    let mut selected: Vec<Uuid> = Vec::new();
+    let mut orders: HashMap<Uuid, usize> = HashMap::new();
+    let mut errors = Vec::new();
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                errors.push(
+                    "That upload is larger than we accept in one go. Send fewer or smaller files."
+                        .to_owned(),
+                );
+                break;
+            }
+            Err(_) => {
+                errors.push(
+                    "The upload stopped before every file arrived. Please try again.".to_owned(),
+                );
+                break;
+            }
+        };
+        match field.name().unwrap_or_default() {
+            "media_id" => {
+                if let Ok(id) = field.text().await.map(|t| Uuid::parse_str(t.trim())) {
+                    selected.extend(id);
+                }
+            }
+            name if name.starts_with("media_order.") => {
+                let id = Uuid::parse_str(&name["media_order.".len()..]).ok();
+                let order = field
+                    .text()
+                    .await
+                    .ok()
+                    .and_then(|t| t.trim().parse::<usize>().ok());
+                if let (Some(id), Some(order)) = (id, order) {
+                    orders.insert(id, order);
+                }
+            }
+            "file" => {
+                let Some(file_name) = field
+                    .file_name()
+                    .filter(|n| !n.is_empty())
+                    .map(str::to_owned)
+                else {
+                    continue;
+                };
+                match crate::media::accept_field(&state.db, &state.media, user.id, field).await {
+                    Ok(up) => {
+                        if !selected.contains(&up.media.id) {
+                            selected.push(up.media.id);
+                        }
+                    }
+                    Err(crate::media::UploadError::Refused(why)) => errors.push(format!("{file_name}: {why}")),
+                    Err(crate::media::UploadError::Internal(e)) => return Err(AppError::Internal(e)),
+                    Err(_) => errors.push(format!("{file_name}: the upload stopped before the whole file arrived. Please try again.")),
+                }
+            }
+            _ => {}
+        }
+    }
+    // Already-chosen media keep their order; new uploads follow.
+    selected.sort_by_key(|id| orders.get(id).copied().unwrap_or(usize::MAX));
+    let draft = Draft {
+        body: String::new(),
+        media_ids: selected.clone(),
+        targets: vec![],
+        when: When::Draft(None),
+        product_id: None,
+        template_id: None,
+    };
+    let sel = selection(&state, user.id, &selected).await?;
+    let when = WhenInput {
+        date: String::new(),
+        time: String::new(),
+        fold: String::new(),
+    };
+    let mut c = build(
+        String::new(),
+        None,
+        &draft,
+        when,
+        sel,
+        None,
+        &Problems::default(),
+        &user,
+    );
+    c.upload_errors = errors;
+    render::page(&MediaFragment { c })
 }

@@ -11,6 +11,7 @@ use crate::domain::Platform;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::connections;
+use crate::web::posts as posts_page;
 use crate::web::render;
 use crate::web::session::{CurrentUser, PageContext};
 
@@ -71,6 +72,8 @@ struct DashboardPage {
     steps: &'static [Step],
     connected: usize,
     attention: Vec<Attention>,
+    upcoming: Vec<posts_page::Row>,
+    failing: Vec<posts_page::Row>,
 }
 
 async fn dashboard(
@@ -96,10 +99,15 @@ async fn dashboard(
             })
         })
         .collect();
+    let zone = crate::domain::TimeZone::parse_or_utc(&user.time_zone);
+    let upcoming = crate::posts::queries::upcoming(&state.db, user.id, now, 5).await?;
+    let failing = crate::posts::queries::needing_attention(&state.db, user.id, 5).await?;
     render::page(&DashboardPage {
         ctx: ctx.at("dashboard"),
         steps: STEPS,
         connected: models.len(),
         attention,
+        upcoming: upcoming.iter().map(|p| posts_page::row(p, zone)).collect(),
+        failing: failing.iter().map(|p| posts_page::row(p, zone)).collect(),
     })
 }

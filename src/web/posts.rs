@@ -89,7 +89,7 @@ fn when_text(at: Option<DateTime<Utc>>, zone: TimeZone) -> String {
     }
 }
 
-fn row(p: &PostSummary, zone: TimeZone) -> Row {
+pub fn row(p: &PostSummary, zone: TimeZone) -> Row {
     let statuses: Vec<&str> = p.targets.iter().map(|t| t.status.as_str()).collect();
     let busy = statuses
         .iter()

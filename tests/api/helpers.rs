@@ -202,6 +202,7 @@ pub fn base_env(db_name: &str, prefix: &str) -> BTreeMap<String, String> {
         ("HOST", "127.0.0.1".into()),
         // Tests click fast; the per-address ceiling has its own test.
         ("RATE_LIMIT_PER_MINUTE", "600000".into()),
+        ("API_RATE_LIMIT_PER_MINUTE", "600000".into()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))

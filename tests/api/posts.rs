@@ -1233,3 +1233,310 @@ async fn the_openapi_document_describes_every_endpoint() {
     assert!(doc["paths"]["/api/v1/posts"].get("post").is_some());
     assert!(doc["components"]["securitySchemes"].get("token").is_some());
 }
+
+// ---- templates, the dashboard, uploading in place, API limits ----
+
+#[tokio::test]
+async fn a_template_starts_a_post_with_its_text_and_networks_and_unknown_placeholders_are_refused()
+{
+    let app = spawn_app().await;
+    let s = seller(&app, "UTC").await;
+
+    let res = app
+        .post_form(
+            "/templates",
+            &[
+                ("name", "New mug"),
+                ("body", "Meet {product.titel}!"),
+                ("platform", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        texts(&res.text().await.unwrap(), "#tpl-body-error")[0]
+            .contains("{product.titel} isn't a placeholder we know.")
+    );
+
+    let res = app
+        .post_form(
+            "/templates",
+            &[
+                ("name", "New mug"),
+                ("body", "Meet {product.title}, only {product.price}."),
+                ("platform", "x"),
+                ("platform", "linkedin"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&res), "/templates");
+    let dup = app
+        .post_form("/templates", &[("name", "New mug"), ("body", "Again")])
+        .await;
+    assert_eq!(
+        texts(&dup.text().await.unwrap(), "#tpl-name-error"),
+        vec!["You already have a template with this name. Choose another."]
+    );
+    let id = app
+        .scalar_string("SELECT id::text FROM templates")
+        .await
+        .unwrap();
+
+    let (_, composer) = app.get_html(&format!("/posts/new?template={id}")).await;
+    assert_eq!(
+        texts(&composer, "#body"),
+        vec!["Meet {product.title}, only {product.price}."]
+    );
+    let ticked: Vec<String> = scraper::Html::parse_document(&composer)
+        .select(&scraper::Selector::parse("input[name=target][checked]").unwrap())
+        .map(|e| e.value().attr("value").unwrap().to_owned())
+        .collect();
+    assert_eq!(ticked, vec![s.x.to_string(), s.linkedin.to_string()]);
+
+    // Scheduling with the placeholders still in the text is refused: they'd be posted as written.
+    let x = s.x.to_string();
+    let date = ahead(5);
+    let res = app
+        .post_form(
+            "/posts",
+            &[
+                ("body", "Meet {product.title}"),
+                ("target", &x),
+                ("date", &date),
+                ("time", "09:00"),
+                ("action", "schedule"),
+                ("template_id", &id),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        texts(&res.text().await.unwrap(), "#body-error")[0].contains("Replace {product.title}")
+    );
+
+    // Editing and deleting; another user sees none of it.
+    let res = app
+        .post_form(
+            &format!("/templates/{id}"),
+            &[
+                ("name", "Renamed"),
+                ("body", "Plain words"),
+                ("platform", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&res), "/templates");
+    assert_eq!(
+        app.scalar_string("SELECT name FROM templates")
+            .await
+            .unwrap(),
+        "Renamed"
+    );
+    let other = app.second_browser();
+    other
+        .post_form(
+            "/signup",
+            &[
+                ("email", "other@example.com"),
+                ("password", crate::helpers::PASSWORD),
+                ("time_zone", "UTC"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        other.get_html(&format!("/templates/{id}")).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        other
+            .post_form(&format!("/templates/{id}/delete"), &[])
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    let (_, theirs) = other.get_html(&format!("/posts/new?template={id}")).await;
+    assert_eq!(
+        texts(&theirs, "#body"),
+        vec![""],
+        "someone else's template isn't used"
+    );
+    assert_eq!(
+        app.post_form(&format!("/templates/{id}/delete"), &[])
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(app.scalar_i64("SELECT count(*) FROM templates").await, 0);
+}
+
+#[tokio::test]
+async fn the_dashboard_lists_upcoming_posts_and_failures_needing_attention() {
+    let app = spawn_app().await;
+    let s = seller(&app, "UTC").await;
+    let x = s.x.to_string();
+    let date = ahead(3);
+    app.post_form(
+        "/posts",
+        &[
+            ("body", "Coming soon: glazed bowls"),
+            ("target", &x),
+            ("date", &date),
+            ("time", "09:00"),
+            ("action", "schedule"),
+        ],
+    )
+    .await;
+    app.post_form(
+        "/posts",
+        &[
+            ("body", "This one failed"),
+            ("target", &x),
+            ("date", &date),
+            ("time", "10:00"),
+            ("action", "schedule"),
+        ],
+    )
+    .await;
+    app.db
+        .execute_unprepared("UPDATE post_targets SET status = 'failed', last_error = 'X said the text is a duplicate of a recent post.' FROM posts WHERE posts.id = post_targets.post_id AND posts.body = 'This one failed'")
+        .await
+        .unwrap();
+    let failed = app
+        .scalar_string("SELECT id::text FROM posts WHERE body = 'This one failed'")
+        .await
+        .unwrap();
+    picscripter::posts::refresh_status(&app.db, Uuid::parse_str(&failed).unwrap())
+        .await
+        .unwrap();
+
+    let (_, html) = app.get_html("/dashboard").await;
+    assert!(texts(&html, "#upcoming li")[0].contains("Coming soon: glazed bowls"));
+    let attention = texts(&html, "#failing li");
+    assert_eq!(attention.len(), 1);
+    assert!(
+        attention[0].contains("This one failed")
+            && attention[0].contains("duplicate of a recent post")
+    );
+
+    // Retrying the failed network puts it back in line.
+    app.post_form(&format!("/posts/{failed}/retry"), &[]).await;
+    assert_eq!(
+        app.scalar_string(&format!(
+            "SELECT status FROM post_targets WHERE post_id = '{failed}'"
+        ))
+        .await
+        .unwrap(),
+        "scheduled"
+    );
+}
+
+#[tokio::test]
+async fn photos_uploaded_from_the_composer_are_ticked_after_those_already_chosen() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().to_string_lossy().into_owned();
+    let app = crate::helpers::spawn_app_with(move |env| {
+        env.insert("MEDIA_STORE".into(), store);
+    })
+    .await;
+    let s = seller(&app, "UTC").await;
+    let existing = photo(&app, s.user, 900, 900).await;
+    let mut png = Vec::new();
+    image::DynamicImage::new_rgb8(40, 30)
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let token = app.csrf().await;
+    let form = reqwest::multipart::Form::new()
+        .text("media_id", existing.to_string())
+        .text(format!("media_order.{existing}"), "1")
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(png)
+                .file_name("new.png")
+                .mime_str("image/png")
+                .unwrap(),
+        )
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(b"not a picture".to_vec()).file_name("notes.jpg"),
+        );
+    let res = app
+        .client
+        .post(app.url("/compose/upload"))
+        .headers(same_origin_headers(&app.base))
+        .header("hx-request", "true")
+        .header("x-csrf-token", token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.unwrap();
+    let new_id = app
+        .scalar_string("SELECT id::text FROM media WHERE original_filename = 'new.png'")
+        .await
+        .unwrap();
+    let doc = scraper::Html::parse_document(&html);
+    let ticked: Vec<(String, String)> = doc
+        .select(&scraper::Selector::parse(".media-choice").unwrap())
+        .filter_map(|li| {
+            let checkbox = li
+                .select(&scraper::Selector::parse("input[type=checkbox]").unwrap())
+                .next()?;
+            checkbox.value().attr("checked")?;
+            let order = li
+                .select(&scraper::Selector::parse("input[type=number]").unwrap())
+                .next()?
+                .value()
+                .attr("value")?
+                .to_owned();
+            Some((checkbox.value().attr("value")?.to_owned(), order))
+        })
+        .collect();
+    assert_eq!(ticked.len(), 2);
+    assert!(ticked.contains(&(existing.to_string(), "1".to_owned())));
+    assert!(ticked.contains(&(new_id, "2".to_owned())));
+    assert!(
+        texts(&html, ".upload-error")[0].starts_with("notes.jpg:"),
+        "a bad file is named with its reason"
+    );
+}
+
+#[tokio::test]
+async fn the_api_limits_each_token_and_says_when_to_retry() {
+    let app = crate::helpers::spawn_app_with(|env| {
+        env.insert("API_RATE_LIMIT_PER_MINUTE".into(), "10".into());
+    })
+    .await;
+    let s = seller(&app, "UTC").await;
+    let token = api(&app, s.user).await;
+    let mut limited = None;
+    for _ in 0..30 {
+        let res = app
+            .client
+            .get(app.url("/api/v1/connections"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        if res.status() == StatusCode::TOO_MANY_REQUESTS {
+            limited = Some(res);
+            break;
+        }
+    }
+    let res = limited.expect("the per-token limit is reached");
+    assert!(res.headers().contains_key("retry-after"));
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "rate_limited");
+    let other = api(&app, s.user).await;
+    assert_eq!(
+        app.client
+            .get(app.url("/api/v1/connections"))
+            .bearer_auth(&other)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK,
+        "another token has its own allowance"
+    );
+}
