@@ -1227,6 +1227,8 @@ async fn the_openapi_document_describes_every_endpoint() {
         "/api/v1/posts",
         "/api/v1/posts/{id}",
         "/api/v1/posts/{id}/metrics",
+        "/api/v1/media",
+        "/api/v1/media/{id}",
     ] {
         assert!(doc["paths"].get(path).is_some(), "{path} missing");
     }

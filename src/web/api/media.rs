@@ -28,6 +28,7 @@ use crate::entities::media as media_row;
 use crate::error::{AppError, ErrorInfo};
 use crate::media::{self, AltText, DeleteError, Paging, Refusal, UploadError};
 use crate::state::AppState;
+use crate::web::api::ApiJson;
 use crate::web::media::{serve_original, serve_thumbnail};
 
 pub fn router() -> Router<AppState> {
@@ -44,9 +45,10 @@ pub fn upload_router() -> Router<AppState> {
 }
 
 /// An item as the API shows it.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct MediaJson {
     pub id: Uuid,
+    #[schema(value_type = String, example = "image")]
     pub kind: MediaKind,
     pub mime: String,
     pub size_bytes: i64,
@@ -105,7 +107,20 @@ fn refusal_response(r: &Refusal) -> Response {
     field_error(status, r.code(), "file", r.to_string())
 }
 
-async fn upload(
+/// A multipart upload: one file in the field `file`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct UploadForm {
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
+
+#[utoipa::path(post, path = "/api/v1/media", tag = "media",
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    responses((status = 201, body = MediaJson), (status = 200, description = "The same file was already in the library", body = MediaJson),
+              (status = 413), (status = 415), (status = 422, description = "The file was refused; `fields.file` says why")),
+    security(("token" = [])))]
+pub async fn upload(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
     mut multipart: Multipart,
@@ -171,8 +186,8 @@ pub struct ListQuery {
     q: Option<String>,
 }
 
-#[derive(Serialize)]
-struct MediaList {
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct MediaList {
     media: Vec<MediaJson>,
     page: u64,
     per_page: u64,
@@ -180,7 +195,10 @@ struct MediaList {
     total_pages: u64,
 }
 
-async fn list(
+#[utoipa::path(get, path = "/api/v1/media", tag = "media",
+    params(("page" = Option<u64>, Query), ("per_page" = Option<u64>, Query), ("q" = Option<String>, Query, description = "Search file names and alt text")),
+    responses((status = 200, body = MediaList)), security(("token" = [])))]
+pub async fn list(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
     Query(q): Query<ListQuery>,
@@ -207,7 +225,9 @@ async fn owned(state: &AppState, user_id: Uuid, id: &str) -> Result<media_row::M
         .ok_or(AppError::NotFound)
 }
 
-async fn show(
+#[utoipa::path(get, path = "/api/v1/media/{id}", tag = "media", params(("id" = Uuid, Path)),
+    responses((status = 200, body = MediaJson), (status = 404)), security(("token" = [])))]
+pub async fn show(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
     Path(id): Path<String>,
@@ -216,16 +236,19 @@ async fn show(
     Ok(Json(MediaJson::new(&state.config, m, None)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Patch {
     alt_text: Option<String>,
 }
 
-async fn update(
+#[utoipa::path(patch, path = "/api/v1/media/{id}", tag = "media", params(("id" = Uuid, Path)), request_body = Patch,
+    responses((status = 200, body = MediaJson), (status = 404), (status = 422)), security(("token" = [])))]
+pub async fn update(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
     Path(id): Path<String>,
-    Json(patch): Json<Patch>,
+    ApiJson(patch): ApiJson<Patch>,
 ) -> Result<Json<MediaJson>, AppError> {
     let m = owned(&state, user.id, &id).await?;
     let Some(raw) = patch.alt_text else {
@@ -243,7 +266,10 @@ async fn update(
     Ok(Json(MediaJson::new(&state.config, saved, None)))
 }
 
-async fn delete(
+#[utoipa::path(delete, path = "/api/v1/media/{id}", tag = "media", params(("id" = Uuid, Path)),
+    responses((status = 204), (status = 404), (status = 409, description = "Used by a scheduled post, which is named")),
+    security(("token" = [])))]
+pub async fn delete(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
     Path(id): Path<String>,

@@ -45,9 +45,9 @@ pub fn upload_router() -> Router<AppState> {
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(title = "Picscripter API", version = "1", description = "Schedule and manage posts from scripts. Authenticate with a personal API token: `Authorization: Bearer psk_…` (create one under Settings or with `picscripter create-api-token`). Errors are `{\"error\": {\"code\", \"message\", \"fields\"?}}`."),
-    paths(list_connections, posts::create, posts::list, posts::get_one, posts::patch, posts::delete, posts::metrics),
+    paths(list_connections, posts::create, posts::list, posts::get_one, posts::patch, posts::delete, posts::metrics, media::upload, media::list, media::show, media::update, media::delete),
     modifiers(&TokenAuth),
-    tags((name = "connections"), (name = "posts"))
+    tags((name = "connections"), (name = "media"), (name = "posts"))
 )]
 pub struct ApiDoc;
 
