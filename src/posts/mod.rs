@@ -21,8 +21,8 @@ use sea_orm::{
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::domain::options::BoardId;
-use crate::domain::preflight::{self, Issue, Severity, TargetContext, TargetDraft};
+use crate::domain::options::{BoardId, PrivacyLevel};
+use crate::domain::preflight::{self, Issue, Severity, TargetContext, TargetDraft, TiktokCreator};
 use crate::domain::{MediaFacts, Platform, PlatformKind, PostStatus, TargetOptions, TargetStatus};
 use crate::entities::enums::{
     ConnectionStatus, PostStatus as DbPostStatus, TargetStatus as DbTargetStatus,
@@ -163,9 +163,31 @@ fn context_for(connection: &connections::Model) -> TargetContext {
                 .collect()
         });
     TargetContext {
-        tiktok_creator: None,
+        tiktok_creator: tiktok_creator(connection),
         pinterest_boards: boards,
     }
+}
+
+/// What TikTok said this creator may use, as stored when the account was connected.
+pub fn tiktok_creator(connection: &connections::Model) -> Option<TiktokCreator> {
+    let c = connection.metadata.get("creator")?;
+    let levels = c
+        .get("privacy_level_options")?
+        .as_array()?
+        .iter()
+        .filter_map(|v| serde_json::from_value::<PrivacyLevel>(v.clone()).ok())
+        .collect();
+    let flag = |k: &str| c.get(k).and_then(Value::as_bool).unwrap_or(false);
+    Some(TiktokCreator {
+        privacy_level_options: levels,
+        comment_disabled: flag("comment_disabled"),
+        duet_disabled: flag("duet_disabled"),
+        stitch_disabled: flag("stitch_disabled"),
+        max_video_post_duration_sec: c
+            .get("max_video_post_duration_sec")
+            .and_then(Value::as_u64)
+            .map(|n| n as u32),
+    })
 }
 
 /// Fills in per-account defaults a seller expects without asking (Pinterest's default board).

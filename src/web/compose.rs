@@ -298,14 +298,13 @@ fn option_fields(
                 o.privacy_level.map(PrivacyLevel::as_str).unwrap_or(""),
                 std::iter::once((String::new(), "Choose who can watch".to_owned()))
                     .chain(
-                        [
-                            PrivacyLevel::PublicToEveryone,
-                            PrivacyLevel::MutualFollowFriends,
-                            PrivacyLevel::FollowerOfCreator,
-                            PrivacyLevel::SelfOnly,
-                        ]
-                        .into_iter()
-                        .map(|p| (p.as_str().to_owned(), p.label().to_owned())),
+                        // Only the levels TikTok offers this creator, when we know them.
+                        posts::tiktok_creator(connection)
+                            .map(|c| c.privacy_level_options)
+                            .filter(|levels| !levels.is_empty())
+                            .unwrap_or_else(|| PrivacyLevel::ALL.to_vec())
+                            .into_iter()
+                            .map(|p| (p.as_str().to_owned(), p.label().to_owned())),
                     )
                     .collect(),
                 "TikTok asks creators to choose this for every post.",

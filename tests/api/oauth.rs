@@ -779,3 +779,43 @@ async fn fifty_concurrent_callers_cause_exactly_one_refresh_at_the_sandbox() {
         .count();
     assert_eq!(refreshes, 1);
 }
+
+#[tokio::test]
+async fn tiktok_offers_only_the_privacy_levels_the_creator_may_use() {
+    let (app, sandbox) = spawn_app_with_sandbox().await;
+    app.signed_up_user().await;
+    connect(&app, &sandbox, Platform::Tiktok).await;
+    let id = app
+        .scalar_string("SELECT id::text FROM connections")
+        .await
+        .unwrap();
+    assert_eq!(
+        app.scalar_string("SELECT metadata->'creator'->>'privacy_level_options' FROM connections")
+            .await
+            .unwrap(),
+        r#"["PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "SELF_ONLY"]"#
+    );
+    let (_, composer) = app.get_html("/posts/new").await;
+    let offered = texts(
+        &composer,
+        &format!("select[name='opt.{id}.privacy_level'] option"),
+    );
+    assert_eq!(
+        offered,
+        vec!["Choose who can watch", "Everyone", "Friends", "Only me"]
+    );
+
+    let res = app
+        .post_form(
+            "/compose/check",
+            &[
+                ("body", "A clip"),
+                ("target", &id),
+                (&format!("opt.{id}.privacy_level"), "FOLLOWER_OF_CREATOR"),
+            ],
+        )
+        .await;
+    let html = res.text().await.unwrap();
+    let issues = texts(&html, &format!("#check-{id} .issue-error"));
+    assert!(issues.iter().any(|i| i.contains("Followers")), "{issues:?}");
+}

@@ -19,8 +19,32 @@ pub const SCOPES: &str = "user.info.basic,user.info.profile,video.publish,video.
 const AUTHORIZE: &str = "https://www.tiktok.com/v2/auth/authorize/";
 const TOKEN: &str = "https://open.tiktokapis.com/v2/oauth/token/";
 const REVOKE: &str = "https://open.tiktokapis.com/v2/oauth/revoke/";
+const CREATOR_INFO: &str = "https://open.tiktokapis.com/v2/post/publish/creator_info/query/";
 const USER: &str =
     "https://open.tiktokapis.com/v2/user/info/?fields=open_id,avatar_url,display_name,username";
+
+/// `creator_info/query` (PLATFORMS.md §6): the privacy levels and interactions this creator may
+/// use, and the longest video. Stored with the connection; TikTok requires the composer to offer
+/// exactly these.
+pub async fn creator_info(http: &Http, token: &str) -> Result<Value, OAuthError> {
+    let req = http
+        .client()
+        .post(http.url(Platform::Tiktok, CREATOR_INFO))
+        .bearer_auth(token)
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/json; charset=UTF-8",
+        );
+    let json = oauth::send_json(req).await?;
+    let data = json.get("data").cloned().unwrap_or(Value::Null);
+    Ok(json!({
+        "privacy_level_options": data.get("privacy_level_options").cloned().unwrap_or_else(|| json!([])),
+        "comment_disabled": data.get("comment_disabled").and_then(Value::as_bool).unwrap_or(false),
+        "duet_disabled": data.get("duet_disabled").and_then(Value::as_bool).unwrap_or(false),
+        "stitch_disabled": data.get("stitch_disabled").and_then(Value::as_bool).unwrap_or(false),
+        "max_video_post_duration_sec": data.get("max_video_post_duration_sec"),
+    }))
+}
 
 pub struct TiktokOAuth {
     pub http: Http,
@@ -86,6 +110,8 @@ impl OAuthProvider for TiktokOAuth {
             .get("username")
             .and_then(Value::as_str)
             .map(str::to_owned);
+        // What this creator may post (privacy levels, interactions), for the composer.
+        let creator = creator_info(&self.http, tokens.access_token.expose_secret()).await?;
         Ok(vec![RemoteAccount {
             account_id: open_id,
             display_name: match &username {
@@ -97,7 +123,7 @@ impl OAuthProvider for TiktokOAuth {
                 .and_then(Value::as_str)
                 .map(str::to_owned),
             access_token: None,
-            metadata: json!({ "username": username }),
+            metadata: json!({ "username": username, "creator": creator }),
         }])
     }
 
