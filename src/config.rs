@@ -85,6 +85,20 @@ pub struct Config {
     /// Per API token: requests per minute, with a burst of a tenth of that.
     pub api_rate_limit_per_minute: u32,
     pub log_format: LogFormat,
+    /// Publish jobs a worker runs at once.
+    pub worker_concurrency: usize,
+    /// How long a worker holds a target it is publishing before others may treat it as lost;
+    /// renewed every third of it while the platform works.
+    pub publish_lease_secs: u64,
+    /// Attempts at a publish that keeps failing transiently before it is marked failed.
+    pub publish_max_attempts: u32,
+    /// The first retry's delay; each later one doubles it (with jitter), up to an hour.
+    pub publish_retry_base_secs: u64,
+    /// How long the worker waits for in-flight publishes on SIGTERM before releasing them.
+    pub shutdown_grace_secs: u64,
+    /// A target queued this long without a worker taking it has lost its job (Redis flushed or
+    /// restarted) and is queued again.
+    pub publish_requeue_after_secs: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -333,6 +347,12 @@ impl Config {
         let rate_limit_per_minute = r.number("RATE_LIMIT_PER_MINUTE", 600u32, 10, 1_000_000);
         let api_rate_limit_per_minute =
             r.number("API_RATE_LIMIT_PER_MINUTE", 300u32, 10, 1_000_000);
+        let worker_concurrency = r.number("WORKER_CONCURRENCY", 64usize, 1, 4096);
+        let publish_lease_secs = r.number("PUBLISH_LEASE_SECS", 60u64, 5, 3600);
+        let publish_max_attempts = r.number("PUBLISH_MAX_ATTEMPTS", 6u32, 1, 100);
+        let publish_retry_base_secs = r.number("PUBLISH_RETRY_BASE_SECS", 30u64, 1, 3600);
+        let shutdown_grace_secs = r.number("SHUTDOWN_GRACE_SECS", 25u64, 0, 3600);
+        let publish_requeue_after_secs = r.number("PUBLISH_REQUEUE_AFTER_SECS", 30u64, 1, 3600);
         let log_format = match r.get("LOG_FORMAT").as_deref() {
             None | Some("pretty") => LogFormat::Pretty,
             Some("json") => LogFormat::Json,
@@ -376,6 +396,12 @@ impl Config {
             rate_limit_per_minute,
             api_rate_limit_per_minute,
             log_format,
+            worker_concurrency,
+            publish_lease_secs,
+            publish_max_attempts,
+            publish_retry_base_secs,
+            shutdown_grace_secs,
+            publish_requeue_after_secs,
         })
     }
 

@@ -10,13 +10,13 @@ use apalis_cron::CronScheduler;
 use crate::config::Config;
 use crate::connections::Connections;
 use crate::jobs::heartbeat::{self, Heartbeat};
+use crate::jobs::dispatch::{self, Dispatcher};
+use crate::jobs::publish;
 use crate::jobs::refresh_tokens;
+use crate::publishing::Engine;
 use crate::platforms::Registry;
 use crate::redis::Redis;
 use crate::security::cipher::TokenCipher;
-
-/// How long in-flight work may take to finish after a shutdown signal.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// A name unique to this process, shown in job history and heartbeats.
 pub fn worker_id() -> String {
@@ -61,21 +61,58 @@ pub async fn run(
         redis: redis.clone(),
         worker_id: id.clone(),
     };
+    let grace = Duration::from_secs(config.shutdown_grace_secs);
+    let config = std::sync::Arc::new(config);
+    let connections = Connections::new(
+        db.clone(),
+        TokenCipher::new(config.encryption_keys.clone()),
+        Registry::new(config.clone()),
+    );
+    let media = crate::media::store::MediaStore::from_config(&config)
+        .context("couldn't open the media store (MEDIA_STORE)")?;
+    let engine = Engine::new(db.clone(), config.clone(), connections.clone(), media, id.clone());
+    let redis_url = config.redis_url().to_owned();
+    let prefix = config.redis_key_prefix.clone();
+    let concurrency = config.worker_concurrency;
+    let push_queue = publish::queue(&redis_url, &prefix, concurrency)
+        .await
+        .context("couldn't open the publish queue in Redis")?;
+    let dispatcher = Dispatcher {
+        engine: engine.clone(),
+        queue: std::sync::Arc::new(tokio::sync::Mutex::new(push_queue)),
+        requeue_after: Duration::from_secs(config.publish_requeue_after_secs),
+    };
+
     let mut monitor = Monitor::new()
-        .shutdown_timeout(SHUTDOWN_GRACE)
+        .shutdown_timeout(grace)
+        // A worker whose backend failed (Redis restarted) starts again rather than stopping
+        // the process; the restarted one reconnects.
+        .should_restart(|_, _| true)
         .register(move |_restarts| {
             WorkerBuilder::new("heartbeat")
                 .backend(CronScheduler::new(heartbeat::schedule()))
                 .data(hb.clone())
                 .build(heartbeat::on_tick)
+        })
+        .register(move |_restarts| {
+            WorkerBuilder::new("dispatch")
+                .backend(CronScheduler::new(dispatch::schedule()))
+                .data(dispatcher.clone())
+                .build(dispatch::on_tick)
         });
-    let config = std::sync::Arc::new(config);
+    let publish_worker_name = format!("publish-{id}");
+    let publish_engine = engine.clone();
+    let publish_backend = publish::queue(&redis_url, &prefix, concurrency)
+        .await
+        .context("couldn't open the publish queue in Redis")?;
+    monitor = monitor.register(move |restarts| {
+        WorkerBuilder::new(format!("{publish_worker_name}-{restarts}"))
+            .backend(publish_backend.clone().poll_with_interval(publish::POLL_INTERVAL))
+            .concurrency(concurrency)
+            .data(publish_engine.clone())
+            .build(publish::on_job)
+    });
     if config.features.token_refresh {
-        let connections = Connections::new(
-            db.clone(),
-            TokenCipher::new(config.encryption_keys.clone()),
-            Registry::new(config.clone()),
-        );
         monitor = monitor.register(move |_restarts| {
             WorkerBuilder::new("refresh-tokens")
                 .backend(CronScheduler::new(refresh_tokens::schedule()))
@@ -91,6 +128,13 @@ pub async fn run(
         })
         .await
         .context("the worker monitor stopped with an error")?;
+    // Whatever didn't finish within the grace period goes back (or, if it was already sent,
+    // becomes unknown) now rather than when its lease runs out.
+    match engine.release_mine().await {
+        Ok(0) => {}
+        Ok(n) => tracing::warn!(count = n, "handed back publishes that didn't finish in time"),
+        Err(e) => tracing::error!(error = %e, "couldn't hand back unfinished publishes; their leases will expire"),
+    }
     db.close().await.ok();
     tracing::info!(worker = %id, "worker stopped");
     Ok(())

@@ -27,6 +27,7 @@ mod words;
 
 pub use account::{Email, NewPassword};
 pub use caption::{CaptionCount, CountUnit, TextField};
+pub use limits::Format;
 pub use media::{MediaFacts, MediaKind, Mime};
 pub use options::TargetOptions;
 pub use platform::{Platform, PlatformKind};

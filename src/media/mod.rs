@@ -13,6 +13,7 @@
 //! Every query takes the owner's id: nobody reaches another user's media through this module.
 
 pub mod probe;
+pub mod rendition;
 pub mod signed;
 pub mod store;
 pub mod thumbs;

@@ -25,6 +25,35 @@ pub fn signed_url(config: &Config, media_id: Uuid, ttl: Duration) -> String {
     ))
 }
 
+/// A link to the item's JPEG rendition (`/m/{id}/jpeg`), signed apart from the original's.
+pub fn signed_jpeg_url(config: &Config, media_id: Uuid, ttl: Duration) -> String {
+    let ttl = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX);
+    let exp = Utc::now().timestamp().saturating_add(ttl);
+    let sig = hex(mac_for(config, &format!("{media_id}:{exp}:jpeg")));
+    config.public_url(&format!("/m/{media_id}/jpeg?exp={exp}&sig={sig}"))
+}
+
+/// Whether `sig` signs the JPEG rendition of `media_id` until `exp`.
+pub fn verify_jpeg(config: &Config, media_id: Uuid, exp: i64, sig: &str, now: i64) -> bool {
+    if exp < now {
+        return false;
+    }
+    let Some(sent) = decode_hex(sig) else {
+        return false;
+    };
+    mac_for(config, &format!("{media_id}:{exp}:jpeg")).verify_slice(&sent).is_ok()
+}
+
+fn mac_for(config: &Config, message: &str) -> HmacSha256 {
+    let mut mac = HmacSha256::new_from_slice(&key(config)).expect("HMAC takes keys of any length");
+    mac.update(message.as_bytes());
+    mac
+}
+
+fn hex(mac: HmacSha256) -> String {
+    mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Whether `sig` signs `media_id` until `exp`, and `exp` is not past.
 pub fn verify(config: &Config, media_id: Uuid, exp: i64, sig: &str, now: i64) -> bool {
     if exp < now {

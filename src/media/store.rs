@@ -155,6 +155,11 @@ impl MediaStore {
         self.store.get_opts(&StorePath::from(key), options).await
     }
 
+    /// The size of a stored object, in bytes.
+    pub async fn size(&self, key: &str) -> object_store::Result<u64> {
+        Ok(self.store.head(&StorePath::from(key)).await?.size)
+    }
+
     /// Reads a whole (small) object.
     pub async fn read(&self, key: &str) -> object_store::Result<Bytes> {
         self.store.get(&StorePath::from(key)).await?.bytes().await

@@ -53,6 +53,16 @@ impl Http {
         out.set_query(real.query());
         out
     }
+
+    /// Like [`Http::url`], for an address a platform handed us (an upload URL): `None` when it
+    /// isn't an absolute http(s) URL.
+    pub fn remote_url(&self, platform: Platform, given: &str) -> Option<Url> {
+        let parsed = Url::parse(given).ok()?;
+        if !matches!(parsed.scheme(), "https" | "http") || parsed.host_str().is_none() {
+            return None;
+        }
+        Some(self.url(platform, parsed.as_str()))
+    }
 }
 
 #[cfg(test)]

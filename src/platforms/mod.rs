@@ -10,8 +10,10 @@ pub mod facebook;
 pub mod http;
 pub mod instagram;
 pub mod linkedin;
+pub mod meta;
 pub mod oauth;
 pub mod pinterest;
+pub mod publish;
 pub mod shopify;
 pub mod squarespace;
 pub mod tiktok;
@@ -234,6 +236,21 @@ impl Registry {
             }),
             Platform::Etsy => Box::new(etsy::oauth::EtsyOAuth { http, creds }),
             Platform::Squarespace => Box::new(squarespace::oauth::SquarespaceOAuth { http, creds }),
+        })
+    }
+
+    /// The publisher of a social network; `None` for shops, which we read from.
+    pub fn publisher(&self, platform: Platform) -> Option<Box<dyn publish::Publisher>> {
+        let http = self.http.clone();
+        Some(match platform {
+            Platform::X => Box::new(x::publish::XPublisher { http }),
+            Platform::Instagram => Box::new(instagram::publish::InstagramPublisher { http }),
+            Platform::Facebook => Box::new(facebook::publish::FacebookPublisher { http }),
+            Platform::Linkedin => Box::new(linkedin::publish::LinkedinPublisher { http }),
+            Platform::Pinterest => Box::new(pinterest::publish::PinterestPublisher { http }),
+            Platform::Tiktok => Box::new(tiktok::publish::TiktokPublisher { http }),
+            Platform::Youtube => Box::new(youtube::publish::YoutubePublisher { http }),
+            Platform::Shopify | Platform::Etsy | Platform::Squarespace => return None,
         })
     }
 }

@@ -1,3 +1,4 @@
 //! TikTok: its OAuth now; publishing, catalog and metrics clients join it here.
 
 pub mod oauth;
+pub mod publish;

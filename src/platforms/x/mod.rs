@@ -1,3 +1,4 @@
 //! X: its OAuth now; publishing, catalog and metrics clients join it here.
 
 pub mod oauth;
+pub mod publish;

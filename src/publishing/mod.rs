@@ -1,0 +1,573 @@
+//! The publishing engine (DESIGN.md, "A post's life"): Postgres is the truth, Redis carries work.
+//!
+//! - `dispatch_due` moves due targets to `queued` in one `UPDATE … FOR UPDATE SKIP LOCKED …
+//!   RETURNING`; the caller pushes one job per returned id. Any number of workers may dispatch.
+//! - `requeue_lost` hands back ids of targets queued long ago and never claimed (their job was
+//!   lost with Redis); pushing them again is harmless, because of the next rule.
+//! - `run` claims its target with one conditional `UPDATE` (`queued → publishing`, lease,
+//!   attempt + 1). Only the claimer calls the platform; a duplicate job finds nothing to claim.
+//! - The publisher records each step in `progress` and marks the irreversible call before making
+//!   it; the remote id is written the moment it comes back.
+//! - `expire_leases` deals with workers that died mid-publish: without the mark the request was
+//!   never sent (retry); with it, the outcome is unknown — never an automatic repost.
+//!   `reconcile_unknown` asks the platform where it can tell.
+//! - Failures are classified: retryable (backoff with jitter, or the platform's reset time),
+//!   auth (one refresh, then the account needs reconnecting), permanent (the platform's reason).
+//!   Every attempt is a row in `jobs`.
+
+pub mod progress;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rand::Rng as _;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait as _, FromQueryResult, Statement, Value as DbValue};
+use secrecy::{ExposeSecret as _, SecretString};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::config::Config;
+use crate::connections::{Connections, RefreshReason, TokenError};
+use crate::domain::{Platform, TargetOptions};
+use crate::entities::{connections as connection_rows, media, post_targets};
+use crate::media::store::MediaStore;
+use crate::platforms::publish::{MediaInput, MediaLoader, PublishError, PublishRequest, Published, Reconciled};
+use progress::DbProgress;
+
+/// What happened to one job.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Another job (or worker) has the target; nothing was done.
+    Skipped,
+    Published,
+    Retry,
+    Failed,
+    Unknown,
+}
+
+#[derive(Clone)]
+pub struct Engine {
+    db: DatabaseConnection,
+    config: Arc<Config>,
+    connections: Connections,
+    media: MediaStore,
+    worker: String,
+    lease: Duration,
+    max_attempts: i32,
+}
+
+#[derive(FromQueryResult)]
+struct IdRow {
+    id: Uuid,
+}
+
+#[derive(FromQueryResult)]
+struct IdPost {
+    id: Uuid,
+    post_id: Uuid,
+}
+
+/// How long signed media links given to platforms stay valid: long enough for slow pulls.
+const MEDIA_LINK_TTL: Duration = Duration::from_secs(6 * 3600);
+
+impl Engine {
+    pub fn new(db: DatabaseConnection, config: Arc<Config>, connections: Connections, media: MediaStore, worker: String) -> Self {
+        Self {
+            lease: Duration::from_secs(config.publish_lease_secs),
+            max_attempts: config.publish_max_attempts as i32,
+            db,
+            config,
+            connections,
+            media,
+            worker,
+        }
+    }
+
+    pub fn worker(&self) -> &str {
+        &self.worker
+    }
+
+    /// Moves up to `limit` due targets to `queued` and returns their ids.
+    pub async fn dispatch_due(&self, limit: u64) -> Result<Vec<Uuid>, sea_orm::DbErr> {
+        let rows = IdPost::find_by_statement(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "WITH due AS ( \
+                 SELECT id FROM post_targets \
+                 WHERE status IN ('scheduled', 'retry_wait') AND next_attempt_at <= now() \
+                 ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED) \
+             UPDATE post_targets t SET status = 'queued', queued_at = now(), updated_at = now() \
+             FROM due WHERE t.id = due.id RETURNING t.id, t.post_id",
+            [(limit as i64).into()],
+        ))
+        .all(&self.db)
+        .await?;
+        if !rows.is_empty() {
+            let posts: Vec<Uuid> = rows.iter().map(|r| r.post_id).collect();
+            self.refresh_posts(&posts).await?;
+        }
+        Ok(rows.into_iter().map(|r| r.id).collect())
+    }
+
+    /// Targets queued more than `after` ago and never claimed: their job was probably lost.
+    /// Their `queued_at` moves on, so each is handed back once per period.
+    pub async fn requeue_lost(&self, after: Duration) -> Result<Vec<Uuid>, sea_orm::DbErr> {
+        let rows = IdRow::find_by_statement(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "UPDATE post_targets SET queued_at = now() \
+             WHERE id IN (SELECT id FROM post_targets WHERE status = 'queued' AND queued_at < now() - make_interval(secs => $1) \
+                          ORDER BY queued_at LIMIT 1000 FOR UPDATE SKIP LOCKED) \
+             RETURNING id",
+            [(after.as_secs_f64()).into()],
+        ))
+        .all(&self.db)
+        .await?;
+        Ok(rows.into_iter().map(|r| r.id).collect())
+    }
+
+    /// Targets whose worker stopped renewing its lease. Without the sent mark nothing reached
+    /// the platform: they go back in line. With it, the outcome is unknown.
+    pub async fn expire_leases(&self) -> Result<u64, sea_orm::DbErr> {
+        self.take_back("lease_expires_at < now()", None).await
+    }
+
+    /// This worker's own unfinished publishes, handed back at shutdown.
+    pub async fn release_mine(&self) -> Result<u64, sea_orm::DbErr> {
+        self.take_back("lease_owner = $1", Some(self.worker.clone())).await
+    }
+
+    async fn take_back(&self, condition: &str, owner: Option<String>) -> Result<u64, sea_orm::DbErr> {
+        let values: Vec<DbValue> = owner.into_iter().map(Into::into).collect();
+        let rows = IdPost::find_by_statement(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            format!("UPDATE post_targets SET \
+                 status = CASE WHEN progress ? 'sent_at' THEN 'unknown' ELSE 'retry_wait' END, \
+                 next_attempt_at = CASE WHEN progress ? 'sent_at' THEN NULL ELSE now() END, \
+                 last_error = CASE WHEN progress ? 'sent_at' \
+                     THEN 'The worker stopped after sending the post, so we can''t tell whether it went out.' \
+                     ELSE last_error END, \
+                 last_error_class = CASE WHEN progress ? 'sent_at' THEN 'unknown' ELSE last_error_class END, \
+                 lease_owner = NULL, lease_expires_at = NULL, updated_at = now() \
+             WHERE id IN (SELECT id FROM post_targets WHERE status = 'publishing' AND {condition} \
+                          FOR UPDATE SKIP LOCKED) \
+             RETURNING id, post_id"),
+            values,
+        ))
+        .all(&self.db)
+        .await?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+        self.db
+            .execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "UPDATE jobs SET outcome = 'unknown', finished_at = now(), error_class = 'unknown', \
+                     error_message = 'The worker stopped before finishing.' \
+                 WHERE target_id = ANY($1) AND outcome = 'running'",
+                [uuid_array(&ids)],
+            ))
+            .await?;
+        let posts: Vec<Uuid> = rows.iter().map(|r| r.post_id).collect();
+        self.refresh_posts(&posts).await?;
+        Ok(rows.len() as u64)
+    }
+
+    async fn refresh_posts(&self, posts: &[Uuid]) -> Result<(), sea_orm::DbErr> {
+        let mut unique = posts.to_vec();
+        unique.sort();
+        unique.dedup();
+        // One statement for all: the same derivation as `posts::refresh_status`, in SQL.
+        self.db
+            .execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "UPDATE posts p SET updated_at = now(), status = s.status FROM ( \
+                     SELECT post_id, CASE \
+                         WHEN bool_or(status = 'unknown') THEN 'unknown' \
+                         WHEN bool_or(status IN ('queued', 'publishing', 'retry_wait')) THEN 'publishing' \
+                         WHEN bool_or(status = 'scheduled') THEN 'scheduled' \
+                         WHEN bool_and(status = 'published') THEN 'published' \
+                         WHEN bool_and(status = 'cancelled') THEN 'cancelled' \
+                         WHEN bool_and(status = 'draft') THEN 'draft' \
+                         WHEN bool_or(status = 'published') THEN 'partial' \
+                         WHEN bool_and(status IN ('failed', 'cancelled')) THEN 'failed' \
+                         ELSE 'draft' END AS status \
+                     FROM post_targets WHERE post_id = ANY($1) GROUP BY post_id) s \
+                 WHERE p.id = s.post_id AND p.status <> s.status",
+                [uuid_array(&unique)],
+            ))
+            .await?;
+        Ok(())
+    }
+
+    /// Claims and publishes one target. Safe to call twice for the same target: the second
+    /// finds nothing to claim.
+    #[tracing::instrument(skip(self), fields(worker = %self.worker))]
+    pub async fn run(&self, target_id: Uuid) -> Result<Outcome, sea_orm::DbErr> {
+        let Some(target) = post_targets::Model::find_by_statement(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "UPDATE post_targets SET status = 'publishing', lease_owner = $2, \
+                 lease_expires_at = now() + make_interval(secs => $3), attempt_count = attempt_count + 1, updated_at = now() \
+             WHERE id = $1 AND status = 'queued' RETURNING *",
+            [target_id.into(), self.worker.clone().into(), (self.lease.as_secs_f64()).into()],
+        ))
+        .one(&self.db)
+        .await?
+        else {
+            return Ok(Outcome::Skipped);
+        };
+        let job_id = Uuid::now_v7();
+        self.db
+            .execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "INSERT INTO jobs (id, kind, user_id, target_id, connection_id, attempt, worker) \
+                 SELECT $1, 'publish', p.user_id, $2, $3, $4, $5 FROM posts p WHERE p.id = $6",
+                [job_id.into(), target.id.into(), target.connection_id.into(), target.attempt_count.into(), self.worker.clone().into(), target.post_id.into()],
+            ))
+            .await?;
+        self.refresh_posts(&[target.post_id]).await?;
+
+        // Keep the lease while the platform works (video uploads can take minutes).
+        let renewal = self.renew_lease_while_running(target.id);
+        let result = self.publish(&target).await;
+        renewal.abort();
+
+        let outcome = match result {
+            Ok(published) => self.record_published(&target, job_id, published).await?,
+            Err(e) => self.record_failure(&target, job_id, e).await?,
+        };
+        self.refresh_posts(&[target.post_id]).await?;
+        Ok(outcome)
+    }
+
+    fn renew_lease_while_running(&self, target_id: Uuid) -> tokio::task::JoinHandle<()> {
+        let db = self.db.clone();
+        let worker = self.worker.clone();
+        let lease = self.lease;
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(lease / 3);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let renewed = db
+                    .execute_raw(Statement::from_sql_and_values(
+                        DbBackend::Postgres,
+                        "UPDATE post_targets SET lease_expires_at = now() + make_interval(secs => $3) \
+                         WHERE id = $1 AND lease_owner = $2 AND status = 'publishing'",
+                        [target_id.into(), worker.clone().into(), lease.as_secs_f64().into()],
+                    ))
+                    .await;
+                if let Err(e) = renewed {
+                    tracing::warn!(target = %target_id, error = %e, "couldn't renew the lease");
+                }
+            }
+        })
+    }
+
+    /// Everything a publisher needs, loaded fresh at claim time: what goes out is the post as it
+    /// is now, not as it was when it was queued.
+    async fn publish(&self, target: &post_targets::Model) -> Result<Published, Failure> {
+        let connection = connection_rows::Entity::find_by_id(target.connection_id).one(&self.db).await.map_err(Failure::db)?.ok_or(Failure::Gone)?;
+        let platform: Platform = connection.platform.parse().map_err(|_| Failure::Gone)?;
+        let post = crate::entities::posts::Entity::find_by_id(target.post_id).one(&self.db).await.map_err(Failure::db)?.ok_or(Failure::Gone)?;
+        let Some(publisher) = self.connections.registry().publisher(platform) else {
+            return Err(Failure::Publish(PublishError::permanent(format!("Publishing to {} isn't available on this Picscripter.", platform.display_name()))));
+        };
+        let request = self.request(target, &connection, platform, &post.body).await?;
+        let token = match self.connections.access_token(connection.id).await {
+            Ok(t) => t,
+            Err(e) => return Err(Failure::Token(e)),
+        };
+        let mut progress = DbProgress::load(self.db.clone(), target.id, self.worker.clone(), target.progress.clone());
+        match publisher.publish(&token, &request, &mut progress).await {
+            Err(PublishError::Auth { .. }) => {
+                // One refresh (single-flight across callers), then one more try.
+                let seen = crate::security::sha256_hex(token.expose_secret().as_bytes());
+                let fresh: SecretString = match self.connections.refresh(connection.id, RefreshReason::Rejected(seen)).await {
+                    Ok((t, _)) => t,
+                    Err(e) => return Err(Failure::Token(e)),
+                };
+                match publisher.publish(&fresh, &request, &mut progress).await {
+                    Err(PublishError::Auth { message, .. }) => Err(Failure::Token(TokenError::NeedsReauth(message))),
+                    other => other.map_err(Failure::Publish),
+                }
+            }
+            other => other.map_err(Failure::Publish),
+        }
+    }
+
+    async fn request(&self, target: &post_targets::Model, connection: &connection_rows::Model, platform: Platform, body: &str) -> Result<PublishRequest, Failure> {
+        let options = TargetOptions::from_json(platform, &target.options)
+            .ok()
+            .or_else(|| TargetOptions::default_for(platform))
+            .ok_or(Failure::Gone)?;
+        let options = crate::posts::with_account_defaults(options, connection);
+        let rows = media::Model::find_by_statement(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT m.* FROM post_media pm JOIN media m ON m.id = pm.media_id WHERE pm.post_id = $1 ORDER BY pm.position",
+            [target.post_id.into()],
+        ))
+        .all(&self.db)
+        .await
+        .map_err(Failure::db)?;
+        let mut facts = Vec::with_capacity(rows.len());
+        for m in &rows {
+            match crate::posts::media_facts(m) {
+                Some(f) => facts.push(f),
+                None => return Err(Failure::Publish(PublishError::permanent(format!("We couldn't read \"{}\" from the library. Upload it again.", m.original_filename)))),
+            }
+        }
+        let caption = target.caption.clone().filter(|c| !c.trim().is_empty()).unwrap_or_else(|| body.to_owned());
+        let context = crate::domain::TargetContext::default();
+        let draft = crate::domain::TargetDraft { platform, caption: &caption, media: &facts, options: &options, context: &context };
+        let Some(format) = crate::domain::preflight::format_for(&draft) else {
+            return Err(Failure::Publish(PublishError::permanent("We couldn't tell what kind of post this is. Open it, check its media and options, and schedule it again.")));
+        };
+        let rules = format.rules();
+        let mut media_inputs = Vec::with_capacity(rows.len());
+        for (m, f) in rows.into_iter().zip(facts) {
+            let (key, url, facts) = if rules.needs_jpeg(f.mime()) {
+                // The format takes only JPEG: hand over the JPEG rendition, made now so that a
+                // platform pulling it gets it at once.
+                let key = crate::media::rendition::ensure_jpeg(&self.media, &m).await.map_err(|e| {
+                    tracing::warn!(media = %m.id, error = %e, "couldn't make the JPEG rendition");
+                    Failure::Publish(PublishError::retryable("We couldn't prepare a JPEG copy of a photo; we'll try again shortly."))
+                })?;
+                let size = self.media.size(&key).await.map_err(|e| Failure::Publish(PublishError::retryable(format!("reading the JPEG copy: {e}"))))?;
+                let jpeg = crate::domain::MediaFacts::image(crate::domain::Mime::Jpeg, size, f.width(), f.height()).expect("a JPEG is a photo");
+                (key, crate::media::signed::signed_jpeg_url(&self.config, m.id, MEDIA_LINK_TTL), jpeg)
+            } else {
+                (m.storage_key.clone(), crate::media::signed_url(&self.config, m.id, MEDIA_LINK_TTL), f)
+            };
+            media_inputs.push(MediaInput {
+                loader: Arc::new(StoreLoader { store: self.media.clone(), key, len: facts.size_bytes() }),
+                facts,
+                alt_text: m.alt_text.clone(),
+                url,
+            });
+        }
+        Ok(PublishRequest {
+            account_id: connection.account_id.clone(),
+            metadata: connection.metadata.clone(),
+            caption,
+            format,
+            options,
+            media: media_inputs,
+        })
+    }
+
+    async fn record_published(&self, target: &post_targets::Model, job_id: Uuid, published: Published) -> Result<Outcome, sea_orm::DbErr> {
+        self.db
+            .execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "UPDATE post_targets SET status = 'published', remote_id = $3, remote_url = $4, published_at = now(), \
+                     lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = NULL, last_error = NULL, \
+                     last_error_class = NULL, updated_at = now() \
+                 WHERE id = $1 AND lease_owner = $2",
+                [target.id.into(), self.worker.clone().into(), published.remote_id.clone().into(), published.remote_url.clone().into()],
+            ))
+            .await?;
+        self.finish_job(job_id, "succeeded", None, None, None, json!({ "remote_id": published.remote_id })).await?;
+        tracing::info!(target = %target.id, remote_id = %published.remote_id, "published");
+        Ok(Outcome::Published)
+    }
+
+    async fn record_failure(&self, target: &post_targets::Model, job_id: Uuid, failure: Failure) -> Result<Outcome, sea_orm::DbErr> {
+        let now = Utc::now();
+        let (status, class, message, next, http, outcome) = match failure {
+            Failure::Db(e) => {
+                // Our own database failed mid-way: the lease will expire and the target returns
+                // (or becomes unknown if the post was already sent).
+                tracing::error!(target = %target.id, error = %e, "database error while publishing");
+                return Err(e);
+            }
+            Failure::Gone => ("cancelled", "permanent", "The post or its account was removed before it went out.".to_owned(), None, None, Outcome::Failed),
+            Failure::Token(TokenError::NeedsReauth(reason)) => ("failed", "auth", format!("{reason} Then retry this post."), None, None, Outcome::Failed),
+            Failure::Token(TokenError::NotFound) => ("cancelled", "permanent", "The account was disconnected before the post went out.".to_owned(), None, None, Outcome::Failed),
+            Failure::Token(TokenError::Temporary(m)) | Failure::Publish(PublishError::Retryable { message: m, retry_after: None, status: None }) => {
+                self.retry_or_give_up(target, m, None, None)
+            }
+            Failure::Token(TokenError::Db(e)) => return Err(e),
+            Failure::Publish(PublishError::Retryable { status, message, retry_after }) => self.retry_or_give_up(target, message, retry_after, status),
+            Failure::Publish(PublishError::Auth { status, message }) => ("failed", "auth", message, None, status, Outcome::Failed),
+            Failure::Publish(PublishError::Permanent { status, message }) => ("failed", "permanent", message, None, status, Outcome::Failed),
+            Failure::Publish(PublishError::Unknown { message }) => ("unknown", "unknown", message, None, None, Outcome::Unknown),
+        };
+        self.db
+            .execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "UPDATE post_targets SET status = $3, last_error_class = $4, last_error = $5, next_attempt_at = $6, \
+                     lease_owner = NULL, lease_expires_at = NULL, updated_at = now() \
+                 WHERE id = $1 AND lease_owner = $2",
+                [target.id.into(), self.worker.clone().into(), status.into(), class.into(), message.clone().into(), next.into()],
+            ))
+            .await?;
+        let job_outcome = match outcome {
+            Outcome::Retry => "retry",
+            Outcome::Unknown => "unknown",
+            _ => "failed",
+        };
+        self.finish_job(job_id, job_outcome, http, Some(class), Some(message.clone()), json!({})).await?;
+        tracing::info!(target = %target.id, status, class, %message, at = %now, "not published");
+        Ok(outcome)
+    }
+
+    /// Retries with exponential backoff and jitter (or at the platform's reset time), until
+    /// `PUBLISH_MAX_ATTEMPTS`.
+    fn retry_or_give_up(
+        &self,
+        target: &post_targets::Model,
+        message: String,
+        reset: Option<DateTime<Utc>>,
+        status: Option<u16>,
+    ) -> (&'static str, &'static str, String, Option<DateTime<Utc>>, Option<u16>, Outcome) {
+        if target.attempt_count >= self.max_attempts {
+            let m = format!("We tried {} times and the network kept failing: {message} Retry it when the network is back.", target.attempt_count);
+            return ("failed", "retryable", m, None, status, Outcome::Failed);
+        }
+        let exp = 2f64.powi((target.attempt_count - 1).clamp(0, 10));
+        let base = (self.config.publish_retry_base_secs as f64 * exp).min(3600.0);
+        let jitter = rand::rng().random_range(0.8..1.2);
+        let backoff = Utc::now() + chrono::Duration::milliseconds((base * jitter * 1000.0) as i64);
+        // Never before the platform says the limit lifts.
+        let next = match reset {
+            Some(r) if r > backoff => r,
+            _ => backoff,
+        };
+        ("retry_wait", "retryable", message, Some(next), status, Outcome::Retry)
+    }
+
+    async fn finish_job(&self, id: Uuid, outcome: &str, http: Option<u16>, class: Option<&str>, message: Option<String>, details: Value) -> Result<(), sea_orm::DbErr> {
+        self.db
+            .execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "UPDATE jobs SET outcome = $2, finished_at = now(), http_status = $3, error_class = $4, error_message = $5, details = $6 WHERE id = $1",
+                [id.into(), outcome.into(), http.map(i32::from).into(), class.map(str::to_owned).into(), message.into(), details.into()],
+            ))
+            .await?;
+        Ok(())
+    }
+
+    /// Asks the platform about targets whose outcome is unknown, where it can tell.
+    pub async fn reconcile_unknown(&self, limit: u64) -> Result<u64, sea_orm::DbErr> {
+        let candidates = post_targets::Model::find_by_statement(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "UPDATE post_targets SET progress = progress || jsonb_build_object('reconcile_at', now()::text, \
+                 'reconcile_tries', coalesce((progress->>'reconcile_tries')::int, 0) + 1) \
+             WHERE id IN (SELECT id FROM post_targets WHERE status = 'unknown' AND progress ? 'sent_at' \
+                     AND NOT (progress ? 'reconcile_manual') \
+                     AND coalesce((progress->>'reconcile_tries')::int, 0) < 30 \
+                     AND (NOT (progress ? 'reconcile_at') OR (progress->>'reconcile_at')::timestamptz < now() - interval '20 seconds') \
+                 ORDER BY updated_at LIMIT $1 FOR UPDATE SKIP LOCKED) \
+             RETURNING *",
+            [(limit as i64).into()],
+        ))
+        .all(&self.db)
+        .await?;
+        let mut settled = 0;
+        for target in candidates {
+            match self.reconcile_one(&target).await {
+                Ok(true) => settled += 1,
+                Ok(false) => {}
+                Err(e) => tracing::warn!(target = %target.id, error = %e, "reconciliation failed"),
+            }
+        }
+        Ok(settled)
+    }
+
+    async fn reconcile_one(&self, target: &post_targets::Model) -> Result<bool, sea_orm::DbErr> {
+        let Some(connection) = connection_rows::Entity::find_by_id(target.connection_id).one(&self.db).await? else { return Ok(false) };
+        let Ok(platform) = connection.platform.parse::<Platform>() else { return Ok(false) };
+        let Some(publisher) = self.connections.registry().publisher(platform) else { return Ok(false) };
+        let Some(post) = crate::entities::posts::Entity::find_by_id(target.post_id).one(&self.db).await? else { return Ok(false) };
+        let request = match self.request(target, &connection, platform, &post.body).await {
+            Ok(r) => r,
+            Err(Failure::Db(e)) => return Err(e),
+            Err(_) => return Ok(false),
+        };
+        let Ok(token) = self.connections.access_token(connection.id).await else { return Ok(false) };
+        let mut progress = DbProgress::unowned(self.db.clone(), target.id, target.progress.clone());
+        let sent_at = target.progress.get("sent_at").and_then(Value::as_str).and_then(|s| DateTime::parse_from_rfc3339(s).ok()).map(|t| t.with_timezone(&Utc));
+        match publisher.reconcile(&token, &request, &mut progress).await {
+            Ok(Reconciled::Published(p)) => {
+                self.db
+                    .execute_raw(Statement::from_sql_and_values(
+                        DbBackend::Postgres,
+                        "UPDATE post_targets SET status = 'published', remote_id = $2, remote_url = $3, published_at = now(), \
+                             last_error = NULL, last_error_class = NULL, updated_at = now() WHERE id = $1 AND status = 'unknown'",
+                        [target.id.into(), p.remote_id.into(), p.remote_url.into()],
+                    ))
+                    .await?;
+                self.refresh_posts(&[target.post_id]).await?;
+                Ok(true)
+            }
+            // Confirmed absent a while after sending: safe to send again.
+            Ok(Reconciled::NotPublished) if sent_at.is_some_and(|s| Utc::now() - s > chrono::Duration::minutes(2)) => {
+                self.db
+                    .execute_raw(Statement::from_sql_and_values(
+                        DbBackend::Postgres,
+                        "UPDATE post_targets SET status = 'retry_wait', next_attempt_at = now(), progress = progress - 'sent_at', \
+                             last_error = 'It didn''t go out; sending it again.', last_error_class = 'retryable', updated_at = now() \
+                         WHERE id = $1 AND status = 'unknown'",
+                        [target.id.into()],
+                    ))
+                    .await?;
+                self.refresh_posts(&[target.post_id]).await?;
+                Ok(true)
+            }
+            Ok(Reconciled::CannotTell) => {
+                self.db
+                    .execute_raw(Statement::from_sql_and_values(
+                        DbBackend::Postgres,
+                        "UPDATE post_targets SET progress = progress || '{\"reconcile_manual\": true}'::jsonb WHERE id = $1",
+                        [target.id.into()],
+                    ))
+                    .await?;
+                Ok(false)
+            }
+            Ok(_) => Ok(false),
+            Err(e) => {
+                tracing::info!(target = %target.id, error = %e, "couldn't reconcile yet");
+                Ok(false)
+            }
+        }
+    }
+}
+
+fn uuid_array(ids: &[Uuid]) -> DbValue {
+    DbValue::Array(sea_orm::sea_query::ArrayType::Uuid, Some(Box::new(ids.iter().map(|i| DbValue::Uuid(Some(*i))).collect())))
+}
+
+/// Why a publish stopped.
+enum Failure {
+    Db(sea_orm::DbErr),
+    /// The post, target or account disappeared under us.
+    Gone,
+    Token(TokenError),
+    Publish(PublishError),
+}
+
+impl Failure {
+    fn db(e: sea_orm::DbErr) -> Self {
+        Failure::Db(e)
+    }
+}
+
+/// Reads a medium from the media store.
+struct StoreLoader {
+    store: MediaStore,
+    key: String,
+    len: u64,
+}
+
+#[async_trait::async_trait]
+impl MediaLoader for StoreLoader {
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    async fn range(&self, start: u64, end_exclusive: u64) -> Result<bytes::Bytes, String> {
+        let got = self.store.get(&self.key, Some(start..end_exclusive)).await.map_err(|e| format!("reading the file: {e}"))?;
+        got.bytes().await.map_err(|e| format!("reading the file: {e}"))
+    }
+}
