@@ -39,6 +39,21 @@
     if (!card) return;
     event.dataTransfer.setData("text/plain", card.dataset.postId);
     event.dataTransfer.effectAllowed = "move";
+    dragging = true;
+  });
+  document.addEventListener("dragend", function () {
+    dragging = false;
+  });
+  // Pages that refresh themselves (a post about to go out) skip a refresh while something is
+  // being dragged or a drawer or menu is open, so nothing moves under the pointer.
+  var dragging = false;
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var source = event.detail && event.detail.elt;
+    if (!source || !source.getAttribute || source.getAttribute("hx-trigger") === null) return;
+    if (!/^every /.test(source.getAttribute("hx-trigger"))) return;
+    var drawer = document.getElementById("drawer");
+    var busy = dragging || (drawer && drawer.children.length > 0) || source.querySelector("details[open]") || source.contains(document.activeElement) && document.activeElement.tagName === "INPUT";
+    if (busy) event.preventDefault();
   });
   document.addEventListener("dragover", function (event) {
     var cell = event.target.closest && event.target.closest("[data-drop-date]");

@@ -272,6 +272,14 @@ impl Connections {
         .await
     }
 
+    /// The platform refused even a freshly refreshed token: only reconnecting helps.
+    pub async fn mark_rejected(&self, id: Uuid, reason: &str) -> Result<(), sea_orm::DbErr> {
+        let Some(model) = connections::Entity::find_by_id(id).one(&self.db).await? else {
+            return Ok(());
+        };
+        self.mark_needs_reauth(&self.db, &model, reason, false).await
+    }
+
     // ---- tokens for calls ----
 
     /// A usable access token: refreshed first if it expires within a minute and can be.

@@ -299,6 +299,17 @@ pub async fn check(
             options: &options,
             context: &context,
         });
+        if let Some(scope) = missing_publish_scope(platform, &connection.scopes, !facts.is_empty()) {
+            issues.push(Issue {
+                severity: Severity::Warning,
+                field: "connection",
+                message: format!(
+                    "{} didn't give Picscripter permission to publish for {} (\"{scope}\"). Reconnect it and allow every permission asked.",
+                    platform.display_name(),
+                    connection.display_name
+                ),
+            });
+        }
         if connection.status == ConnectionStatus::NeedsReauth {
             issues.push(Issue {
                 severity: Severity::Warning,
@@ -322,6 +333,64 @@ pub async fn check(
         Ok(Ok(Checked { targets, media }))
     } else {
         Ok(Err(problems))
+    }
+}
+
+/// The permission a platform needs to publish that the account's grant lacks, if any. Grants
+/// that don't list their scopes are taken as complete.
+pub fn missing_publish_scope(platform: Platform, granted: &[String], has_media: bool) -> Option<&'static str> {
+    if granted.is_empty() {
+        return None;
+    }
+    let needed: &[&'static str] = match platform {
+        Platform::X if has_media => &["tweet.write", "media.write"],
+        Platform::X => &["tweet.write"],
+        Platform::Instagram => &["instagram_business_content_publish"],
+        Platform::Facebook => &["pages_manage_posts"],
+        Platform::Linkedin => &["w_member_social"],
+        Platform::Pinterest => &["pins:write"],
+        Platform::Tiktok => &["video.publish"],
+        Platform::Youtube => &["https://www.googleapis.com/auth/youtube.upload"],
+        Platform::Shopify | Platform::Etsy | Platform::Squarespace => &[],
+    };
+    needed.iter().copied().find(|n| !granted.iter().any(|g| g == n))
+}
+
+/// Warnings that depend on how this Picscripter is reached: platforms that fetch media by URL
+/// (Instagram, Facebook, Pinterest, TikTok photos) can't fetch from `localhost` or a private
+/// address. The sandbox can, so it is spared the warning.
+pub fn add_environment_warnings(config: &crate::config::Config, checked: &mut Checked) {
+    if checked.media.is_empty() || config.sandbox_url.is_some() || !is_private_host(&config.public_base_url) {
+        return;
+    }
+    for t in &mut checked.targets {
+        let pulls = match t.platform {
+            Platform::Instagram | Platform::Facebook => true,
+            Platform::Pinterest => checked.media.iter().any(|m| m.mime.starts_with("image/")),
+            Platform::Tiktok => checked.media.iter().all(|m| m.mime.starts_with("image/")),
+            _ => false,
+        };
+        if pulls {
+            t.issues.push(Issue {
+                severity: Severity::Warning,
+                field: "media",
+                message: format!(
+                    "{} fetches photos and videos from Picscripter's address, {}, which the internet can't reach. Set PUBLIC_BASE_URL to a public https address before this is due.",
+                    t.platform.display_name(),
+                    config.public_base_url.as_str().trim_end_matches('/')
+                ),
+            });
+        }
+    }
+}
+
+/// Whether a URL's host is this machine or a private network.
+pub fn is_private_host(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost" || d.ends_with(".localhost") || d.ends_with(".local") || d.ends_with(".internal") || !d.contains('.'),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback() || ip.is_private() || ip.is_link_local() || ip.is_unspecified(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback() || ip.is_unspecified() || (ip.segments()[0] & 0xfe00) == 0xfc00,
+        None => true,
     }
 }
 
@@ -891,6 +960,12 @@ async fn requeue(
         a.next_attempt_at = Set(Some(now));
         a.last_error = Set(None);
         a.last_error_class = Set(None);
+        // A fresh start: attempts count again from one, and steps recorded before a refusal
+        // (a container the platform rejected) aren't reused.
+        a.attempt_count = Set(0);
+        if t.last_error_class != Some(crate::entities::enums::ErrorClass::Auth) {
+            a.progress = Set(Value::Object(Default::default()));
+        }
         a.updated_at = Set(now);
         a.update(&txn).await?;
         n += 1;
@@ -906,6 +981,115 @@ async fn requeue(
     refresh_status(&txn, post_id).await?;
     txn.commit().await?;
     Ok(n)
+}
+
+/// Settles a target whose outcome was unknown as published, on the seller's word (they saw it
+/// on the network). `url`, when given, is where it is.
+pub async fn mark_published(
+    db: &DatabaseConnection,
+    user_id: Uuid,
+    post_id: Uuid,
+    target_id: Uuid,
+    url: Option<String>,
+) -> Result<(), PostError> {
+    let txn = db.begin().await?;
+    let (_, targets) = lock(&txn, user_id, post_id).await?;
+    let t = targets.iter().find(|t| t.id == target_id).ok_or(PostError::NotFound)?;
+    if from_db_target(t.status) != TargetStatus::Unknown {
+        return Err(PostError::Locked("Only a post whose outcome is unknown can be marked as published.".into()));
+    }
+    let now = Utc::now();
+    let mut a: post_targets::ActiveModel = t.clone().into();
+    a.status = Set(DbTargetStatus::Published);
+    a.published_at = Set(Some(now));
+    if url.is_some() {
+        a.remote_url = Set(url);
+    }
+    a.last_error = Set(None);
+    a.last_error_class = Set(None);
+    a.next_attempt_at = Set(None);
+    a.updated_at = Set(now);
+    a.update(&txn).await?;
+    refresh_status(&txn, post_id).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Sends a target whose outcome was unknown again, on the seller's word that it didn't go out.
+pub async fn publish_again(
+    db: &DatabaseConnection,
+    user_id: Uuid,
+    post_id: Uuid,
+    target_id: Uuid,
+) -> Result<(), PostError> {
+    let txn = db.begin().await?;
+    let (_, targets) = lock(&txn, user_id, post_id).await?;
+    let t = targets.iter().find(|t| t.id == target_id).ok_or(PostError::NotFound)?;
+    if from_db_target(t.status) != TargetStatus::Unknown {
+        return Err(PostError::Locked("Only a post whose outcome is unknown can be published again this way.".into()));
+    }
+    let now = Utc::now();
+    let mut a: post_targets::ActiveModel = t.clone().into();
+    a.status = Set(DbTargetStatus::Scheduled);
+    a.next_attempt_at = Set(Some(now));
+    a.attempt_count = Set(0);
+    a.progress = Set(Value::Object(Default::default()));
+    a.last_error = Set(None);
+    a.last_error_class = Set(None);
+    a.updated_at = Set(now);
+    a.update(&txn).await?;
+    refresh_status(&txn, post_id).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// After reconnecting an account: sends out again every post of `user_id` that failed on it
+/// because it needed re-authorization. Returns how many.
+pub async fn retry_auth_failures(
+    db: &DatabaseConnection,
+    user_id: Uuid,
+    connection_id: Uuid,
+) -> Result<usize, PostError> {
+    let rows = <posts::Model as sea_orm::FromQueryResult>::find_by_statement(sea_orm::Statement::from_sql_and_values(
+        sea_orm::DbBackend::Postgres,
+        "WITH retried AS ( \
+             UPDATE post_targets t SET status = 'scheduled', next_attempt_at = now(), attempt_count = 0, \
+                 last_error = NULL, last_error_class = NULL, updated_at = now() \
+             FROM posts p \
+             WHERE p.id = t.post_id AND p.user_id = $1 AND t.connection_id = $2 \
+                 AND t.status = 'failed' AND t.last_error_class = 'auth' \
+             RETURNING t.post_id) \
+         SELECT p.* FROM posts p WHERE p.id IN (SELECT post_id FROM retried)",
+        [user_id.into(), connection_id.into()],
+    ))
+    .all(db)
+    .await?;
+    let mut n = 0;
+    for post in &rows {
+        let txn = db.begin().await?;
+        refresh_status(&txn, post.id).await?;
+        txn.commit().await?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// How many of `user_id`'s targets on `connection_id` failed because the account needed
+/// re-authorization.
+pub async fn auth_failures(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    connection_id: Uuid,
+) -> Result<i64, sea_orm::DbErr> {
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            "SELECT count(*) FROM post_targets t JOIN posts p ON p.id = t.post_id \
+             WHERE p.user_id = $1 AND t.connection_id = $2 AND t.status = 'failed' AND t.last_error_class = 'auth'",
+            [user_id.into(), connection_id.into()],
+        ))
+        .await?;
+    Ok(row.and_then(|r| r.try_get_by_index::<i64>(0).ok()).unwrap_or(0))
 }
 
 /// A stored post as a `Draft` again (for editing, duplicating and re-checking).
@@ -987,4 +1171,29 @@ pub async fn bulk(
         }
     }
     Ok((done, refused))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_grant_without_the_publish_permission_is_named() {
+        let granted = vec!["tweet.read".to_owned(), "tweet.write".to_owned()];
+        assert_eq!(missing_publish_scope(Platform::X, &granted, false), None);
+        assert_eq!(missing_publish_scope(Platform::X, &granted, true), Some("media.write"));
+        assert_eq!(missing_publish_scope(Platform::Facebook, &["pages_show_list".to_owned()], false), Some("pages_manage_posts"));
+        // Grants that don't list scopes aren't second-guessed.
+        assert_eq!(missing_publish_scope(Platform::Linkedin, &[], false), None);
+    }
+
+    #[test]
+    fn local_and_private_addresses_are_not_reachable_by_platforms() {
+        for private in ["http://localhost:8080", "http://127.0.0.1:8080", "http://192.168.1.5", "http://picscripter:8080", "http://[::1]:8080"] {
+            assert!(is_private_host(&url::Url::parse(private).unwrap()), "{private}");
+        }
+        for public in ["https://social.shop.example", "http://203.0.113.7"] {
+            assert!(!is_private_host(&url::Url::parse(public).unwrap()), "{public}");
+        }
+    }
 }

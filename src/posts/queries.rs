@@ -34,9 +34,22 @@ pub struct TargetSummary {
     pub attempt_count: i32,
     pub remote_id: Option<String>,
     pub published_at: Option<DateTime<Utc>>,
+    /// `retryable`, `auth`, `permanent` or `unknown`, when the last attempt failed.
+    pub last_error_class: Option<String>,
+    pub next_attempt_at: Option<DateTime<Utc>>,
 }
 
 impl PostSummary {
+    /// Whether something is about to happen to this post (due within two minutes, queued,
+    /// publishing, or waiting for a retry soon): pages showing it keep their status fresh.
+    pub fn in_motion(&self, now: DateTime<Utc>) -> bool {
+        self.targets.iter().any(|t| match t.status.as_str() {
+            "queued" | "publishing" => true,
+            "scheduled" | "retry_wait" => t.next_attempt_at.is_some_and(|at| at <= now + chrono::Duration::minutes(2)),
+            _ => false,
+        })
+    }
+
     /// The first line of the text, shortened for a card.
     pub fn excerpt(&self, max: usize) -> String {
         let line = self
@@ -80,6 +93,8 @@ struct TargetRow {
     remote_id: Option<String>,
     attempt_count: i32,
     published_at: Option<DateTime<Utc>>,
+    last_error_class: Option<String>,
+    next_attempt_at: Option<DateTime<Utc>>,
 }
 
 #[derive(FromQueryResult)]
@@ -105,7 +120,7 @@ async fn attach(
     let targets = TargetRow::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
         "SELECT t.id, t.post_id, t.connection_id, c.platform, c.display_name, t.status, t.last_error, t.remote_url, \
-                t.remote_id, t.attempt_count, t.published_at \
+                t.remote_id, t.attempt_count, t.published_at, t.last_error_class, t.next_attempt_at \
          FROM post_targets t JOIN connections c ON c.id = t.connection_id \
          WHERE t.post_id = ANY($1) ORDER BY t.created_at",
         [id_array.clone()],
@@ -135,6 +150,8 @@ async fn attach(
             attempt_count: t.attempt_count,
             remote_id: t.remote_id,
             published_at: t.published_at,
+            last_error_class: t.last_error_class,
+            next_attempt_at: t.next_attempt_at,
         });
     }
     let firsts: HashMap<Uuid, Uuid> = media.into_iter().map(|m| (m.post_id, m.media_id)).collect();

@@ -288,7 +288,10 @@ impl Engine {
                     Err(e) => return Err(Failure::Token(e)),
                 };
                 match publisher.publish(&fresh, &request, &mut progress).await {
-                    Err(PublishError::Auth { message, .. }) => Err(Failure::Token(TokenError::NeedsReauth(message))),
+                    Err(PublishError::Auth { message, .. }) => {
+                        self.connections.mark_rejected(connection.id, &message).await.map_err(Failure::db)?;
+                        Err(Failure::Token(TokenError::NeedsReauth(message)))
+                    }
                     other => other.map_err(Failure::Publish),
                 }
             }
@@ -382,7 +385,7 @@ impl Engine {
                 return Err(e);
             }
             Failure::Gone => ("cancelled", "permanent", "The post or its account was removed before it went out.".to_owned(), None, None, Outcome::Failed),
-            Failure::Token(TokenError::NeedsReauth(reason)) => ("failed", "auth", format!("{reason} Then retry this post."), None, None, Outcome::Failed),
+            Failure::Token(TokenError::NeedsReauth(reason)) => ("failed", "auth", format!("The account needs reconnecting: {}. Reconnect it under Connections, then retry this post.", reason.trim_end_matches('.')), None, None, Outcome::Failed),
             Failure::Token(TokenError::NotFound) => ("cancelled", "permanent", "The account was disconnected before the post went out.".to_owned(), None, None, Outcome::Failed),
             Failure::Token(TokenError::Temporary(m)) | Failure::Publish(PublishError::Retryable { message: m, retry_after: None, status: None }) => {
                 self.retry_or_give_up(target, m, None, None)

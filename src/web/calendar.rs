@@ -82,6 +82,8 @@ pub struct CalendarView {
     pub weeks: Vec<Vec<DayCell>>,
     pub time_zone: String,
     pub total: usize,
+    /// A post in view is about to change: the grid refreshes itself.
+    pub live: bool,
 }
 
 pub fn status_label(status: &str) -> &'static str {
@@ -189,6 +191,7 @@ async fn view_of(
             .collect(),
         time_zone: zone.name().to_owned(),
         total: posts.len(),
+        live: posts.iter().any(|p| p.in_motion(now)),
     })
 }
 

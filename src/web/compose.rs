@@ -836,7 +836,10 @@ async fn edit_page(
     };
     let zone = TimeZone::parse_or_utc(&user.time_zone);
     let when = when_of(draft.when, zone, next_hour(Utc::now()));
-    let checked = posts::check(&state.db, user.id, &draft).await?.ok();
+    let mut checked = posts::check(&state.db, user.id, &draft).await?.ok();
+    if let Some(c) = checked.as_mut() {
+        posts::add_environment_warnings(&state.config, c);
+    }
     let sel = selection(&state, user.id, &draft.media_ids).await?;
     let mut c = build(
         format!("/posts/{id}"),
@@ -963,7 +966,10 @@ async fn save(
         Some(Err(PostError::Db(e))) => return Err(e.into()),
         None => {}
     }
-    let checked = posts::check(&state.db, user.id, &draft).await?.ok();
+    let mut checked = posts::check(&state.db, user.id, &draft).await?.ok();
+    if let Some(c) = checked.as_mut() {
+        posts::add_environment_warnings(&state.config, c);
+    }
     let sel = selection(&state, user.id, &draft.media_ids).await?;
     let mut c = build(
         action,
@@ -993,7 +999,10 @@ async fn check(
 ) -> Result<Response, AppError> {
     let form = FormData::parse(&body);
     let (draft, when_input, problems) = read_form(&state, &user, &form, Utc::now()).await?;
-    let checked = posts::check(&state.db, user.id, &draft).await?.ok();
+    let mut checked = posts::check(&state.db, user.id, &draft).await?.ok();
+    if let Some(c) = checked.as_mut() {
+        posts::add_environment_warnings(&state.config, c);
+    }
     let sel = selection(&state, user.id, &draft.media_ids).await?;
     let c = build(
         String::new(),

@@ -85,6 +85,8 @@ pub struct Card {
     pub last_refreshed: Option<String>,
     pub boards: Vec<(String, String, bool)>,
     pub instagram: Option<String>,
+    /// Posts that failed on this account because it needed reconnecting.
+    pub auth_failures: i64,
 }
 
 impl Card {
@@ -276,6 +278,7 @@ fn card(state: &AppState, model: &Model, tz: &str, now: DateTime<Utc>) -> Card {
             .pointer("/instagram_business_account/username")
             .and_then(Value::as_str)
             .map(|u| format!("@{u}")),
+        auth_failures: 0,
     }
 }
 
@@ -295,6 +298,13 @@ async fn index(
 ) -> Result<Response, AppError> {
     let models = state.connections.list_for_user(user.id).await?;
     let now = Utc::now();
+    let mut waiting = std::collections::HashMap::new();
+    for m in &models {
+        let n = crate::posts::auth_failures(&state.db, user.id, m.id).await?;
+        if n > 0 {
+            waiting.insert(m.id, n);
+        }
+    }
     let mut social = Vec::new();
     let mut commerce = Vec::new();
     for platform in Platform::ALL {
@@ -305,7 +315,10 @@ async fn index(
             accounts: models
                 .iter()
                 .filter(|m| m.platform == platform.as_str())
-                .map(|m| card(&state, m, &user.time_zone, now))
+                .map(|m| Card {
+                    auth_failures: waiting.get(&m.id).copied().unwrap_or(0),
+                    ..card(&state, m, &user.time_zone, now)
+                })
                 .collect(),
         };
         match platform.kind() {

@@ -20,6 +20,7 @@ pub mod dashboard;
 pub mod form;
 pub mod health;
 pub mod media;
+pub mod notifications;
 pub mod posts;
 pub mod render;
 pub mod session;
@@ -134,6 +135,7 @@ pub fn router(state: AppState) -> Router {
         .merge(compose::router())
         .merge(calendar::router())
         .merge(posts::router())
+        .merge(notifications::router())
         .merge(caption_templates::router())
         .merge(media::router())
         .merge(admin::router())

@@ -37,9 +37,15 @@ pub fn router() -> Router<AppState> {
         .route("/posts/{id}/delete", post(delete))
         .route("/posts/{id}/publish-now", post(publish_now))
         .route("/posts/{id}/retry", post(retry))
+        .route("/posts/{id}/targets/{target}/mark-published", post(mark_published))
+        .route("/posts/{id}/targets/{target}/publish-again", post(publish_again))
 }
 
 pub struct TargetRow {
+    pub id: Uuid,
+    pub connection_id: Uuid,
+    /// `auth` when the account needs reconnecting, `unknown` when we can't tell what happened.
+    pub error_class: Option<String>,
     pub platform: Platform,
     pub account: String,
     pub status: String,
@@ -62,6 +68,8 @@ pub struct Row {
     pub can_cancel: bool,
     pub can_publish_now: bool,
     pub has_failed: bool,
+    /// Something is about to change: pages showing this post refresh its status.
+    pub live: bool,
 }
 
 pub fn target_status_label(status: &str) -> &'static str {
@@ -107,6 +115,9 @@ pub fn row(p: &PostSummary, zone: TimeZone) -> Row {
             .targets
             .iter()
             .map(|t| TargetRow {
+                id: t.id,
+                connection_id: t.connection_id,
+                error_class: t.last_error_class.clone(),
                 platform: t.platform,
                 account: t.account.clone(),
                 status_label: target_status_label(&t.status),
@@ -130,6 +141,7 @@ pub fn row(p: &PostSummary, zone: TimeZone) -> Row {
                 )
             }),
         has_failed: statuses.contains(&"failed"),
+        live: p.in_motion(chrono::Utc::now()),
     }
 }
 
@@ -171,6 +183,8 @@ struct ListPage {
     /// Where row actions return to: this page with its filters.
     back: String,
     problems: Vec<String>,
+    /// A post on this page is about to change: the list refreshes itself.
+    live: bool,
 }
 
 fn day_start(raw: &str, zone: TimeZone) -> Option<DateTime<Utc>> {
@@ -244,10 +258,12 @@ async fn list(
         ])
         .finish();
     let back = format!("/posts?{filter_query}&page={page}");
+    let rows: Vec<Row> = posts.iter().map(|p| row(p, zone)).collect();
     render::page(&ListPage {
         back,
         ctx: ctx.at("posts"),
-        rows: posts.iter().map(|p| row(p, zone)).collect(),
+        live: rows.iter().any(|r| r.live),
+        rows,
         query,
         accounts,
         statuses: statuses.iter().map(|s| (*s, status_label(s))).collect(),
@@ -277,8 +293,12 @@ pub struct HistoryRow {
     pub when: String,
     pub account: String,
     pub attempt: i32,
-    pub outcome: String,
+    pub outcome: &'static str,
+    pub outcome_class: &'static str,
+    pub took: Option<String>,
+    pub http_status: Option<i32>,
     pub message: Option<String>,
+    pub worker: String,
 }
 
 async fn detail(
@@ -335,10 +355,41 @@ async fn history(
                 .map(|t| format!("{} · {}", t.account, t.platform.display_name()))
                 .unwrap_or_default(),
             attempt: j.attempt,
-            outcome: format!("{:?}", j.outcome).to_lowercase(),
+            outcome: job_outcome_label(j.outcome),
+            outcome_class: job_outcome_class(j.outcome),
+            took: j.finished_at.map(|f| {
+                let ms = (f - j.started_at).num_milliseconds().max(0);
+                if ms < 1000 { format!("{ms} ms") } else { format!("{:.1} s", ms as f64 / 1000.0) }
+            }),
+            http_status: j.http_status,
             message: j.error_message,
+            worker: j.worker,
         })
         .collect())
+}
+
+fn job_outcome_label(o: crate::entities::enums::JobOutcome) -> &'static str {
+    use crate::entities::enums::JobOutcome as O;
+    match o {
+        O::Running => "In progress",
+        O::Succeeded => "Published",
+        O::Retry => "Failed, will retry",
+        O::Failed => "Failed",
+        O::Unknown => "Outcome unknown",
+        O::Skipped => "Skipped",
+    }
+}
+
+fn job_outcome_class(o: crate::entities::enums::JobOutcome) -> &'static str {
+    use crate::entities::enums::JobOutcome as O;
+    match o {
+        O::Succeeded => "published",
+        O::Failed => "failed",
+        O::Unknown => "unknown",
+        O::Retry => "retry_wait",
+        O::Running => "publishing",
+        O::Skipped => "cancelled",
+    }
 }
 
 // ---- actions ----
@@ -461,6 +512,48 @@ async fn retry(
             n => format!("Trying the {n} failed networks again now."),
         });
     finish(&session, result, &back(&form, "/posts")).await
+}
+
+fn target_ids(id: &str, target: &str) -> Result<(Uuid, Uuid), AppError> {
+    Ok((post_id(id)?, Uuid::parse_str(target).map_err(|_| AppError::NotFound)?))
+}
+
+async fn mark_published(
+    State(state): State<AppState>,
+    session: Session,
+    CurrentUser(user): CurrentUser,
+    Path((id, target)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let form = FormData::parse(&body);
+    let (id, target) = target_ids(&id, &target)?;
+    let to = back(&form, &format!("/posts/{id}"));
+    let url = Some(form.str("url").trim()).filter(|u| !u.is_empty());
+    if let Some(u) = url
+        && !url::Url::parse(u).is_ok_and(|p| matches!(p.scheme(), "http" | "https") && p.host().is_some())
+    {
+        let message = "That isn't a web address. Paste the post's link from the network (starting with https://), or leave it empty.";
+        return finish(&session, Err(PostError::Locked(message.into())), &to).await;
+    }
+    let result = posts::mark_published(&state.db, user.id, id, target, url.map(str::to_owned))
+        .await
+        .map(|_| "Marked as published.".to_owned());
+    finish(&session, result, &to).await
+}
+
+async fn publish_again(
+    State(state): State<AppState>,
+    session: Session,
+    CurrentUser(user): CurrentUser,
+    Path((id, target)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let form = FormData::parse(&body);
+    let (id, target) = target_ids(&id, &target)?;
+    let result = posts::publish_again(&state.db, user.id, id, target)
+        .await
+        .map(|_| "Publishing it again now.".to_owned());
+    finish(&session, result, &back(&form, &format!("/posts/{id}"))).await
 }
 
 #[derive(Template)]

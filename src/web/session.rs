@@ -185,6 +185,11 @@ const NAV: &[NavItem] = &[
         href: "/dashboard",
     },
     NavItem {
+        key: "notifications",
+        label: "Notifications",
+        href: "/notifications",
+    },
+    NavItem {
         key: "studio",
         label: "AI Studio",
         href: "/studio",
