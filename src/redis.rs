@@ -80,6 +80,20 @@ impl Redis {
         self.pool.get::<Option<String>, _>(self.key(name)).await
     }
 
+    /// Deletes every key of this install that starts with `name` (all of them for `""`), as a
+    /// flushed or replaced Redis would lose them. Returns how many went.
+    pub async fn delete_prefixed(&self, name: &str) -> Result<u64, Error> {
+        use futures::TryStreamExt as _;
+        let client = self.pool.next().clone();
+        let pattern = format!("{}*", self.key(name).replace('*', "\\*"));
+        let keys: Vec<Key> = client.scan_buffered(pattern, Some(500), None).try_collect().await?;
+        let mut deleted = 0;
+        for chunk in keys.chunks(500) {
+            deleted += self.pool.del::<u64, _>(chunk.to_vec()).await?;
+        }
+        Ok(deleted)
+    }
+
     pub async fn del(&self, name: &str) -> Result<(), Error> {
         self.pool.del::<i64, _>(self.key(name)).await.map(|_| ())
     }

@@ -227,10 +227,11 @@ impl Engine {
             .await?;
         self.refresh_posts(&[target.post_id]).await?;
 
-        // Keep the lease while the platform works (video uploads can take minutes).
-        let renewal = self.renew_lease_while_running(target.id);
+        // Keep the lease while the platform works (video uploads can take minutes). The renewal
+        // stops with this future, however it ends — including being dropped at shutdown.
+        let renewal = AbortOnDrop(self.renew_lease_while_running(target.id));
         let result = self.publish(&target).await;
-        renewal.abort();
+        drop(renewal);
 
         let outcome = match result {
             Ok(published) => self.record_published(&target, job_id, published).await?,
@@ -539,6 +540,15 @@ impl Engine {
 
 fn uuid_array(ids: &[Uuid]) -> DbValue {
     DbValue::Array(sea_orm::sea_query::ArrayType::Uuid, Some(Box::new(ids.iter().map(|i| DbValue::Uuid(Some(*i))).collect())))
+}
+
+/// Stops a background task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Why a publish stopped.

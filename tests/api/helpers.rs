@@ -270,6 +270,33 @@ impl TestSandbox {
         );
     }
 
+    /// What the platform accepted for publication (all platforms when `platform` is empty).
+    pub async fn published(&self, platform: &str) -> Vec<serde_json::Value> {
+        let res = self
+            .client
+            .get(format!("{}/_sandbox/published?platform={platform}", self.url))
+            .send()
+            .await
+            .unwrap();
+        let json: serde_json::Value = res.json().await.unwrap();
+        json.as_array()
+            .cloned()
+            .or_else(|| json.get("published").and_then(|r| r.as_array()).cloned())
+            .unwrap_or_default()
+    }
+
+    /// How many publications were extra copies of another (0 means nothing went out twice).
+    pub async fn extra_publications(&self) -> u64 {
+        let res = self
+            .client
+            .get(format!("{}/_sandbox/published/duplicates", self.url))
+            .send()
+            .await
+            .unwrap();
+        let json: serde_json::Value = res.json().await.unwrap();
+        json["extra_publications"].as_u64().unwrap()
+    }
+
     pub async fn advance_clock(&self, secs: i64) {
         let res = self
             .client
@@ -279,6 +306,79 @@ impl TestSandbox {
             .await
             .unwrap();
         assert!(res.status().is_success());
+    }
+}
+
+/// A `picscripter-worker` running in this test process against an app's database and Redis.
+pub struct TestWorker {
+    stop: Option<oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestWorker {
+    /// Stops it the way SIGTERM does, and waits until it has.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(h) = self.handle.take() {
+            let _ = h.await;
+        }
+    }
+
+    /// Kills it on the spot, as a crash or `kill -9` would: nothing is handed back.
+    pub fn kill(mut self) {
+        if let Some(h) = self.handle.take() {
+            h.abort();
+        }
+    }
+}
+
+impl Drop for TestWorker {
+    fn drop(&mut self) {
+        if let Some(h) = self.handle.take() {
+            h.abort();
+        }
+    }
+}
+
+impl TestApp {
+    /// Starts a worker with the app's configuration.
+    pub fn spawn_worker(&self) -> TestWorker {
+        self.spawn_worker_with(|_| {})
+    }
+
+    pub fn spawn_worker_with(&self, customize: impl FnOnce(&mut BTreeMap<String, String>)) -> TestWorker {
+        let mut env = self.env.clone();
+        customize(&mut env);
+        let config = Config::from_env(&env).expect("the worker configuration is valid");
+        let (tx, rx) = oneshot::channel::<()>();
+        let handle = tokio::spawn(async move {
+            picscripter::worker::run(config, async move {
+                let _ = rx.await;
+            })
+            .await
+            .expect("the worker runs");
+        });
+        TestWorker { stop: Some(tx), handle: Some(handle) }
+    }
+}
+
+/// Waits until `check` holds, polling; fails the test with `what` after `limit`.
+pub async fn eventually<F, Fut>(what: &str, limit: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = std::time::Instant::now();
+    loop {
+        if check().await {
+            return;
+        }
+        if start.elapsed() > limit {
+            panic!("timed out after {limit:?} waiting until {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

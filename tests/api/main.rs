@@ -9,6 +9,7 @@ mod media;
 mod oauth;
 mod pages;
 mod posts;
+mod publishing;
 mod security;
 mod stylesheet;
 

@@ -36,11 +36,11 @@ fn picture(width: u32, height: u32, seed: u8) -> DynamicImage {
     }))
 }
 
-fn jpeg(width: u32, height: u32, seed: u8) -> Vec<u8> {
+pub(crate) fn jpeg(width: u32, height: u32, seed: u8) -> Vec<u8> {
     encode(picture(width, height, seed), ImageFormat::Jpeg)
 }
 
-fn png(width: u32, height: u32, seed: u8) -> Vec<u8> {
+pub(crate) fn png(width: u32, height: u32, seed: u8) -> Vec<u8> {
     encode(picture(width, height, seed), ImageFormat::Png)
 }
 
@@ -49,7 +49,7 @@ fn png_with_transparency(width: u32, height: u32) -> Vec<u8> {
     encode(DynamicImage::ImageRgba8(img), ImageFormat::Png)
 }
 
-fn webp(width: u32, height: u32) -> Vec<u8> {
+pub(crate) fn webp(width: u32, height: u32) -> Vec<u8> {
     encode(picture(width, height, 3), ImageFormat::WebP)
 }
 
@@ -59,7 +59,7 @@ fn gif(width: u32, height: u32) -> Vec<u8> {
 
 /// An H.264-labelled MP4 (the samples are placeholders: nothing here decodes frames) of
 /// `frames` frames of `frame_ms` each.
-fn mp4_video(width: u16, height: u16, frames: u32, frame_ms: u32, brand: &str) -> Vec<u8> {
+pub(crate) fn mp4_video(width: u16, height: u16, frames: u32, frame_ms: u32, brand: &str) -> Vec<u8> {
     let config = mp4::Mp4Config {
         major_brand: brand.parse().unwrap(),
         minor_version: 512,
@@ -210,7 +210,7 @@ async fn upload_form(app: &TestApp, files: &[(&str, Vec<u8>)]) -> Response {
 }
 
 /// Posts one file as the page's script does, and returns its result.
-async fn upload_js(app: &TestApp, name: &str, bytes: Vec<u8>) -> Value {
+pub(crate) async fn upload_js(app: &TestApp, name: &str, bytes: Vec<u8>) -> Value {
     let token = app.csrf().await;
     let res = app
         .client
@@ -227,7 +227,7 @@ async fn upload_js(app: &TestApp, name: &str, bytes: Vec<u8>) -> Value {
     body["files"][0].clone()
 }
 
-async fn stored(app: &TestApp, name: &str, bytes: Vec<u8>) -> Uuid {
+pub(crate) async fn stored(app: &TestApp, name: &str, bytes: Vec<u8>) -> Uuid {
     let result = upload_js(app, name, bytes).await;
     assert_eq!(result["status"], "stored", "{result}");
     result["id"].as_str().unwrap().parse().unwrap()

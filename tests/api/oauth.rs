@@ -115,7 +115,7 @@ async fn flashes(app: &TestApp) -> (Vec<String>, Vec<String>) {
     (texts(&html, ".flash-success"), texts(&html, ".flash-error"))
 }
 
-async fn connect(app: &TestApp, sandbox: &TestSandbox, platform: Platform) -> String {
+pub(crate) async fn connect(app: &TestApp, sandbox: &TestSandbox, platform: Platform) -> String {
     let query = if platform == Platform::Shopify {
         "?shop=maple-thread.myshopify.com"
     } else {
