@@ -288,6 +288,13 @@ impl Connections {
             .one(&self.db)
             .await?
             .ok_or(TokenError::NotFound)?;
+        self.access_token_of(&model).await
+    }
+
+    /// Like [`Connections::access_token`], for a connection row the caller just read.
+    pub async fn access_token_of(&self, model: &Model) -> Result<SecretString, TokenError> {
+        let id = model.id;
+        let model = model.clone();
         self.ensure_usable(&model)?;
         let grant = self.grant(&model).await?;
         let soon = Utc::now() + chrono::Duration::seconds(60);

@@ -37,6 +37,9 @@ pub struct MediaInput {
 #[async_trait]
 pub trait MediaLoader: Send + Sync {
     fn len(&self) -> u64;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
     async fn range(&self, start: u64, end_exclusive: u64) -> Result<Bytes, String>;
     async fn all(&self) -> Result<Bytes, String> {
         self.range(0, self.len()).await

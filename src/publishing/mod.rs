@@ -68,6 +68,60 @@ struct IdPost {
     post_id: Uuid,
 }
 
+/// A post's status from its targets' (`status`), the same rule as `posts::refresh_status`.
+const DERIVE: &str = "CASE \
+    WHEN bool_or(status = 'unknown') THEN 'unknown' \
+    WHEN bool_or(status IN ('queued', 'publishing', 'retry_wait')) THEN 'publishing' \
+    WHEN bool_or(status = 'scheduled') THEN 'scheduled' \
+    WHEN bool_and(status = 'published') THEN 'published' \
+    WHEN bool_and(status = 'cancelled') THEN 'cancelled' \
+    WHEN bool_and(status = 'draft') THEN 'draft' \
+    WHEN bool_or(status = 'published') THEN 'partial' \
+    WHEN bool_and(status IN ('failed', 'cancelled')) THEN 'failed' \
+    ELSE 'draft' END";
+
+/// The tail of a statement whose CTE `t` changed one target (`$1`) to status `$7`: updates the
+/// post's status, reading that target's new status from `$7` rather than the (unchanged, to
+/// this statement) row.
+fn post_status_tail() -> String {
+    format!(
+        "UPDATE posts p SET updated_at = now(), status = s.status FROM ( \
+             SELECT post_id, {DERIVE} AS status FROM ( \
+                 SELECT post_id, CASE WHEN id = $1 THEN $7::text ELSE status END AS status FROM post_targets \
+                 WHERE post_id IN (SELECT post_id FROM t)) x GROUP BY post_id) s \
+         WHERE p.id = s.post_id AND p.status <> s.status"
+    )
+}
+
+/// A claimed target with what the publish needs of its post.
+#[derive(FromQueryResult)]
+struct Claim {
+    id: Uuid,
+    post_id: Uuid,
+    connection_id: Uuid,
+    caption: Option<String>,
+    options: Value,
+    attempt_count: i32,
+    progress: Value,
+    body: String,
+    has_media: bool,
+}
+
+impl Claim {
+    fn view(&self) -> TargetView<'_> {
+        TargetView { post_id: self.post_id, caption: self.caption.as_deref(), options: &self.options, body: &self.body, has_media: self.has_media }
+    }
+}
+
+/// What building a request reads of a target and its post.
+struct TargetView<'a> {
+    post_id: Uuid,
+    caption: Option<&'a str>,
+    options: &'a Value,
+    body: &'a str,
+    has_media: bool,
+}
+
 /// How long signed media links given to platforms stay valid: long enough for slow pulls.
 const MEDIA_LINK_TTL: Duration = Duration::from_secs(6 * 3600);
 
@@ -177,23 +231,14 @@ impl Engine {
         let mut unique = posts.to_vec();
         unique.sort();
         unique.dedup();
-        // One statement for all: the same derivation as `posts::refresh_status`, in SQL.
         self.db
             .execute_raw(Statement::from_sql_and_values(
                 DbBackend::Postgres,
-                "UPDATE posts p SET updated_at = now(), status = s.status FROM ( \
-                     SELECT post_id, CASE \
-                         WHEN bool_or(status = 'unknown') THEN 'unknown' \
-                         WHEN bool_or(status IN ('queued', 'publishing', 'retry_wait')) THEN 'publishing' \
-                         WHEN bool_or(status = 'scheduled') THEN 'scheduled' \
-                         WHEN bool_and(status = 'published') THEN 'published' \
-                         WHEN bool_and(status = 'cancelled') THEN 'cancelled' \
-                         WHEN bool_and(status = 'draft') THEN 'draft' \
-                         WHEN bool_or(status = 'published') THEN 'partial' \
-                         WHEN bool_and(status IN ('failed', 'cancelled')) THEN 'failed' \
-                         ELSE 'draft' END AS status \
-                     FROM post_targets WHERE post_id = ANY($1) GROUP BY post_id) s \
-                 WHERE p.id = s.post_id AND p.status <> s.status",
+                format!(
+                    "UPDATE posts p SET updated_at = now(), status = s.status FROM ( \
+                         SELECT post_id, {DERIVE} AS status FROM post_targets WHERE post_id = ANY($1) GROUP BY post_id) s \
+                     WHERE p.id = s.post_id AND p.status <> s.status"
+                ),
                 [uuid_array(&unique)],
             ))
             .await?;
@@ -204,41 +249,38 @@ impl Engine {
     /// finds nothing to claim.
     #[tracing::instrument(skip(self), fields(worker = %self.worker))]
     pub async fn run(&self, target_id: Uuid) -> Result<Outcome, sea_orm::DbErr> {
-        let Some(target) = post_targets::Model::find_by_statement(Statement::from_sql_and_values(
+        let job_id = Uuid::now_v7();
+        // One statement: the claim, the attempt's row, and what the publish needs of the post.
+        let Some(claim) = Claim::find_by_statement(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            "UPDATE post_targets SET status = 'publishing', lease_owner = $2, \
-                 lease_expires_at = now() + make_interval(secs => $3), attempt_count = attempt_count + 1, updated_at = now() \
-             WHERE id = $1 AND status = 'queued' RETURNING *",
-            [target_id.into(), self.worker.clone().into(), (self.lease.as_secs_f64()).into()],
+            "WITH c AS ( \
+                 UPDATE post_targets SET status = 'publishing', lease_owner = $2, \
+                     lease_expires_at = now() + make_interval(secs => $3), attempt_count = attempt_count + 1, updated_at = now() \
+                 WHERE id = $1 AND status = 'queued' \
+                 RETURNING id, post_id, connection_id, caption, options, attempt_count, progress), \
+             j AS ( \
+                 INSERT INTO jobs (id, kind, user_id, target_id, connection_id, attempt, worker) \
+                 SELECT $4, 'publish', p.user_id, c.id, c.connection_id, c.attempt_count, $2 FROM c JOIN posts p ON p.id = c.post_id) \
+             SELECT c.*, p.body, EXISTS (SELECT 1 FROM post_media pm WHERE pm.post_id = c.post_id) AS has_media \
+             FROM c JOIN posts p ON p.id = c.post_id",
+            [target_id.into(), self.worker.clone().into(), (self.lease.as_secs_f64()).into(), job_id.into()],
         ))
         .one(&self.db)
         .await?
         else {
             return Ok(Outcome::Skipped);
         };
-        let job_id = Uuid::now_v7();
-        self.db
-            .execute_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "INSERT INTO jobs (id, kind, user_id, target_id, connection_id, attempt, worker) \
-                 SELECT $1, 'publish', p.user_id, $2, $3, $4, $5 FROM posts p WHERE p.id = $6",
-                [job_id.into(), target.id.into(), target.connection_id.into(), target.attempt_count.into(), self.worker.clone().into(), target.post_id.into()],
-            ))
-            .await?;
-        self.refresh_posts(&[target.post_id]).await?;
 
         // Keep the lease while the platform works (video uploads can take minutes). The renewal
         // stops with this future, however it ends — including being dropped at shutdown.
-        let renewal = AbortOnDrop(self.renew_lease_while_running(target.id));
-        let result = self.publish(&target).await;
+        let renewal = AbortOnDrop(self.renew_lease_while_running(claim.id));
+        let result = self.publish(&claim).await;
         drop(renewal);
 
-        let outcome = match result {
-            Ok(published) => self.record_published(&target, job_id, published).await?,
-            Err(e) => self.record_failure(&target, job_id, e).await?,
-        };
-        self.refresh_posts(&[target.post_id]).await?;
-        Ok(outcome)
+        match result {
+            Ok(published) => self.record_published(&claim, job_id, published).await,
+            Err(e) => self.record_failure(&claim, job_id, e).await,
+        }
     }
 
     fn renew_lease_while_running(&self, target_id: Uuid) -> tokio::task::JoinHandle<()> {
@@ -267,19 +309,18 @@ impl Engine {
 
     /// Everything a publisher needs, loaded fresh at claim time: what goes out is the post as it
     /// is now, not as it was when it was queued.
-    async fn publish(&self, target: &post_targets::Model) -> Result<Published, Failure> {
-        let connection = connection_rows::Entity::find_by_id(target.connection_id).one(&self.db).await.map_err(Failure::db)?.ok_or(Failure::Gone)?;
+    async fn publish(&self, claim: &Claim) -> Result<Published, Failure> {
+        let connection = connection_rows::Entity::find_by_id(claim.connection_id).one(&self.db).await.map_err(Failure::db)?.ok_or(Failure::Gone)?;
         let platform: Platform = connection.platform.parse().map_err(|_| Failure::Gone)?;
-        let post = crate::entities::posts::Entity::find_by_id(target.post_id).one(&self.db).await.map_err(Failure::db)?.ok_or(Failure::Gone)?;
         let Some(publisher) = self.connections.registry().publisher(platform) else {
             return Err(Failure::Publish(PublishError::permanent(format!("Publishing to {} isn't available on this Picscripter.", platform.display_name()))));
         };
-        let request = self.request(target, &connection, platform, &post.body).await?;
-        let token = match self.connections.access_token(connection.id).await {
+        let request = self.request(&claim.view(), &connection, platform).await?;
+        let token = match self.connections.access_token_of(&connection).await {
             Ok(t) => t,
             Err(e) => return Err(Failure::Token(e)),
         };
-        let mut progress = DbProgress::load(self.db.clone(), target.id, self.worker.clone(), target.progress.clone());
+        let mut progress = DbProgress::load(self.db.clone(), claim.id, self.worker.clone(), claim.progress.clone());
         match publisher.publish(&token, &request, &mut progress).await {
             Err(PublishError::Auth { .. }) => {
                 // One refresh (single-flight across callers), then one more try.
@@ -300,20 +341,24 @@ impl Engine {
         }
     }
 
-    async fn request(&self, target: &post_targets::Model, connection: &connection_rows::Model, platform: Platform, body: &str) -> Result<PublishRequest, Failure> {
-        let options = TargetOptions::from_json(platform, &target.options)
+    async fn request(&self, target: &TargetView<'_>, connection: &connection_rows::Model, platform: Platform) -> Result<PublishRequest, Failure> {
+        let options = TargetOptions::from_json(platform, target.options)
             .ok()
             .or_else(|| TargetOptions::default_for(platform))
             .ok_or(Failure::Gone)?;
         let options = crate::posts::with_account_defaults(options, connection);
-        let rows = media::Model::find_by_statement(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT m.* FROM post_media pm JOIN media m ON m.id = pm.media_id WHERE pm.post_id = $1 ORDER BY pm.position",
-            [target.post_id.into()],
-        ))
-        .all(&self.db)
-        .await
-        .map_err(Failure::db)?;
+        let rows = if target.has_media {
+            media::Model::find_by_statement(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT m.* FROM post_media pm JOIN media m ON m.id = pm.media_id WHERE pm.post_id = $1 ORDER BY pm.position",
+                [target.post_id.into()],
+            ))
+            .all(&self.db)
+            .await
+            .map_err(Failure::db)?
+        } else {
+            Vec::new()
+        };
         let mut facts = Vec::with_capacity(rows.len());
         for m in &rows {
             match crate::posts::media_facts(m) {
@@ -321,7 +366,7 @@ impl Engine {
                 None => return Err(Failure::Publish(PublishError::permanent(format!("We couldn't read \"{}\" from the library. Upload it again.", m.original_filename)))),
             }
         }
-        let caption = target.caption.clone().filter(|c| !c.trim().is_empty()).unwrap_or_else(|| body.to_owned());
+        let caption = target.caption.filter(|c| !c.trim().is_empty()).unwrap_or(target.body).to_owned();
         let context = crate::domain::TargetContext::default();
         let draft = crate::domain::TargetDraft { platform, caption: &caption, media: &facts, options: &options, context: &context };
         let Some(format) = crate::domain::preflight::format_for(&draft) else {
@@ -360,59 +405,94 @@ impl Engine {
         })
     }
 
-    async fn record_published(&self, target: &post_targets::Model, job_id: Uuid, published: Published) -> Result<Outcome, sea_orm::DbErr> {
+    async fn record_published(&self, claim: &Claim, job_id: Uuid, published: Published) -> Result<Outcome, sea_orm::DbErr> {
+        // One statement: the target, the attempt, and the post's status (derived with this
+        // target's new status, since a statement doesn't see its own changes).
         self.db
             .execute_raw(Statement::from_sql_and_values(
                 DbBackend::Postgres,
-                "UPDATE post_targets SET status = 'published', remote_id = $3, remote_url = $4, published_at = now(), \
-                     lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = NULL, last_error = NULL, \
-                     last_error_class = NULL, updated_at = now() \
-                 WHERE id = $1 AND lease_owner = $2",
-                [target.id.into(), self.worker.clone().into(), published.remote_id.clone().into(), published.remote_url.clone().into()],
+                format!(
+                    "WITH t AS ( \
+                         UPDATE post_targets SET status = 'published', remote_id = $3, remote_url = $4, published_at = now(), \
+                             lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = NULL, last_error = NULL, \
+                             last_error_class = NULL, updated_at = now() \
+                         WHERE id = $1 AND lease_owner = $2 RETURNING post_id), \
+                     j AS (UPDATE jobs SET outcome = 'succeeded', finished_at = now(), details = $6 WHERE id = $5) \
+                     {}",
+                    post_status_tail()
+                ),
+                [
+                    claim.id.into(),
+                    self.worker.clone().into(),
+                    published.remote_id.clone().into(),
+                    published.remote_url.clone().into(),
+                    job_id.into(),
+                    json!({ "remote_id": published.remote_id }).into(),
+                    "published".into(),
+                ],
             ))
             .await?;
-        self.finish_job(job_id, "succeeded", None, None, None, json!({ "remote_id": published.remote_id })).await?;
-        tracing::info!(target = %target.id, remote_id = %published.remote_id, "published");
+        tracing::info!(target = %claim.id, remote_id = %published.remote_id, "published");
         Ok(Outcome::Published)
     }
 
-    async fn record_failure(&self, target: &post_targets::Model, job_id: Uuid, failure: Failure) -> Result<Outcome, sea_orm::DbErr> {
-        let now = Utc::now();
+    async fn record_failure(&self, claim: &Claim, job_id: Uuid, failure: Failure) -> Result<Outcome, sea_orm::DbErr> {
         let (status, class, message, next, http, outcome) = match failure {
             Failure::Db(e) => {
                 // Our own database failed mid-way: the lease will expire and the target returns
                 // (or becomes unknown if the post was already sent).
-                tracing::error!(target = %target.id, error = %e, "database error while publishing");
+                tracing::error!(target = %claim.id, error = %e, "database error while publishing");
                 return Err(e);
             }
             Failure::Gone => ("cancelled", "permanent", "The post or its account was removed before it went out.".to_owned(), None, None, Outcome::Failed),
-            Failure::Token(TokenError::NeedsReauth(reason)) => ("failed", "auth", format!("The account needs reconnecting: {}. Reconnect it under Connections, then retry this post.", reason.trim_end_matches('.')), None, None, Outcome::Failed),
+            Failure::Token(TokenError::NeedsReauth(reason)) => (
+                "failed",
+                "auth",
+                format!("The account needs reconnecting: {}. Reconnect it under Connections, then retry this post.", reason.trim_end_matches('.')),
+                None,
+                None,
+                Outcome::Failed,
+            ),
             Failure::Token(TokenError::NotFound) => ("cancelled", "permanent", "The account was disconnected before the post went out.".to_owned(), None, None, Outcome::Failed),
-            Failure::Token(TokenError::Temporary(m)) | Failure::Publish(PublishError::Retryable { message: m, retry_after: None, status: None }) => {
-                self.retry_or_give_up(target, m, None, None)
-            }
+            Failure::Token(TokenError::Temporary(m)) => self.retry_or_give_up(claim, m, None, None),
             Failure::Token(TokenError::Db(e)) => return Err(e),
-            Failure::Publish(PublishError::Retryable { status, message, retry_after }) => self.retry_or_give_up(target, message, retry_after, status),
+            Failure::Publish(PublishError::Retryable { status, message, retry_after }) => self.retry_or_give_up(claim, message, retry_after, status),
             Failure::Publish(PublishError::Auth { status, message }) => ("failed", "auth", message, None, status, Outcome::Failed),
             Failure::Publish(PublishError::Permanent { status, message }) => ("failed", "permanent", message, None, status, Outcome::Failed),
             Failure::Publish(PublishError::Unknown { message }) => ("unknown", "unknown", message, None, None, Outcome::Unknown),
         };
-        self.db
-            .execute_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "UPDATE post_targets SET status = $3, last_error_class = $4, last_error = $5, next_attempt_at = $6, \
-                     lease_owner = NULL, lease_expires_at = NULL, updated_at = now() \
-                 WHERE id = $1 AND lease_owner = $2",
-                [target.id.into(), self.worker.clone().into(), status.into(), class.into(), message.clone().into(), next.into()],
-            ))
-            .await?;
         let job_outcome = match outcome {
             Outcome::Retry => "retry",
             Outcome::Unknown => "unknown",
             _ => "failed",
         };
-        self.finish_job(job_id, job_outcome, http, Some(class), Some(message.clone()), json!({})).await?;
-        tracing::info!(target = %target.id, status, class, %message, at = %now, "not published");
+        self.db
+            .execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                format!(
+                    "WITH t AS ( \
+                         UPDATE post_targets SET status = $7, last_error_class = $3, last_error = $4, next_attempt_at = $5, \
+                             lease_owner = NULL, lease_expires_at = NULL, updated_at = now() \
+                         WHERE id = $1 AND lease_owner = $2 RETURNING post_id), \
+                     j AS (UPDATE jobs SET outcome = $8, finished_at = now(), http_status = $9, error_class = $3, error_message = $4 \
+                           WHERE id = $6) \
+                     {}",
+                    post_status_tail()
+                ),
+                [
+                    claim.id.into(),
+                    self.worker.clone().into(),
+                    class.into(),
+                    message.clone().into(),
+                    next.into(),
+                    job_id.into(),
+                    status.into(),
+                    job_outcome.into(),
+                    http.map(i32::from).into(),
+                ],
+            ))
+            .await?;
+        tracing::info!(target = %claim.id, status, class, %message, "not published");
         Ok(outcome)
     }
 
@@ -420,16 +500,16 @@ impl Engine {
     /// `PUBLISH_MAX_ATTEMPTS`.
     fn retry_or_give_up(
         &self,
-        target: &post_targets::Model,
+        claim: &Claim,
         message: String,
         reset: Option<DateTime<Utc>>,
         status: Option<u16>,
     ) -> (&'static str, &'static str, String, Option<DateTime<Utc>>, Option<u16>, Outcome) {
-        if target.attempt_count >= self.max_attempts {
-            let m = format!("We tried {} times and the network kept failing: {message} Retry it when the network is back.", target.attempt_count);
+        if claim.attempt_count >= self.max_attempts {
+            let m = format!("We tried {} times and it kept failing: {message} Retry it when the network is back.", claim.attempt_count);
             return ("failed", "retryable", m, None, status, Outcome::Failed);
         }
-        let exp = 2f64.powi((target.attempt_count - 1).clamp(0, 10));
+        let exp = 2f64.powi((claim.attempt_count - 1).clamp(0, 10));
         let base = (self.config.publish_retry_base_secs as f64 * exp).min(3600.0);
         let jitter = rand::rng().random_range(0.8..1.2);
         let backoff = Utc::now() + chrono::Duration::milliseconds((base * jitter * 1000.0) as i64);
@@ -439,17 +519,6 @@ impl Engine {
             _ => backoff,
         };
         ("retry_wait", "retryable", message, Some(next), status, Outcome::Retry)
-    }
-
-    async fn finish_job(&self, id: Uuid, outcome: &str, http: Option<u16>, class: Option<&str>, message: Option<String>, details: Value) -> Result<(), sea_orm::DbErr> {
-        self.db
-            .execute_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "UPDATE jobs SET outcome = $2, finished_at = now(), http_status = $3, error_class = $4, error_message = $5, details = $6 WHERE id = $1",
-                [id.into(), outcome.into(), http.map(i32::from).into(), class.map(str::to_owned).into(), message.into(), details.into()],
-            ))
-            .await?;
-        Ok(())
     }
 
     /// Asks the platform about targets whose outcome is unknown, where it can tell.
@@ -484,7 +553,8 @@ impl Engine {
         let Ok(platform) = connection.platform.parse::<Platform>() else { return Ok(false) };
         let Some(publisher) = self.connections.registry().publisher(platform) else { return Ok(false) };
         let Some(post) = crate::entities::posts::Entity::find_by_id(target.post_id).one(&self.db).await? else { return Ok(false) };
-        let request = match self.request(target, &connection, platform, &post.body).await {
+        let view = TargetView { post_id: target.post_id, caption: target.caption.as_deref(), options: &target.options, body: &post.body, has_media: true };
+        let request = match self.request(&view, &connection, platform).await {
             Ok(r) => r,
             Err(Failure::Db(e)) => return Err(e),
             Err(_) => return Ok(false),

@@ -95,7 +95,7 @@ impl InstagramPublisher {
             Some("EXPIRED") => Container::Expired,
             Some("ERROR") => {
                 let status = answer.json.get("status").and_then(Value::as_str).unwrap_or("").to_owned();
-                let subcode = status.split(|c: char| !c.is_ascii_digit()).filter(|p| p.len() >= 5).last().and_then(|n| n.parse().ok()).unwrap_or(0);
+                let subcode = status.split(|c: char| !c.is_ascii_digit()).rfind(|p| p.len() >= 5).and_then(|n| n.parse().ok()).unwrap_or(0);
                 let e = GraphError { subcode, message: status.clone(), ..GraphError::default() };
                 Container::Failed(plain(&e).unwrap_or_else(|| format!("Instagram couldn't prepare the media: {status}")))
             }
