@@ -21,6 +21,7 @@ use super::oauth::Pkce;
 use super::personas;
 use super::published::{Accepted, Duplicate, Filter, PublishedLog, PublishedRecord};
 use super::recorder::RequestLog;
+use super::x::publish::XState;
 use crate::domain::Platform;
 
 pub(crate) struct Shared {
@@ -36,6 +37,7 @@ pub(crate) struct Shared {
     /// Pulls media from the URLs platforms are given.
     pub http: reqwest::Client,
     pub limits: Limits,
+    pub x: Mutex<XState>,
     pub instagram: Mutex<IgState>,
 }
 
@@ -58,6 +60,7 @@ impl Shared {
             published: Mutex::new(PublishedLog::default()),
             http: media::http_client(),
             limits,
+            x: Mutex::default(),
             instagram: Mutex::default(),
         }
     }

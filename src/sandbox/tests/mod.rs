@@ -14,6 +14,7 @@ mod shopify;
 mod squarespace;
 mod tiktok;
 mod x;
+mod x_publishing;
 mod youtube;
 
 use std::collections::HashMap;
