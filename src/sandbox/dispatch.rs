@@ -46,6 +46,9 @@ pub(crate) struct RouteCtx {
     pub seq: u64,
     /// Arrival on the sandbox clock.
     pub at: DateTime<Utc>,
+    /// How long asynchronous processing this request starts takes, in sandbox seconds (0
+    /// unless a `processing_secs` fault says otherwise).
+    pub processing_secs: u64,
 }
 
 impl RouteCtx {
@@ -211,6 +214,7 @@ async fn entry(
         sandbox_path,
         seq: 0,
         at,
+        processing_secs: 0,
     };
     let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
         Ok(b) => b,
@@ -242,21 +246,22 @@ async fn entry(
         },
         at,
     );
+    ctx.processing_secs = outcome.processing_secs.unwrap_or(0);
     if !outcome.delay.is_zero() {
         tokio::time::sleep(outcome.delay).await;
     }
     let response = match outcome.respond {
-        Some(Injected::Status(status)) => {
+        Some(Injected::Status { status, message }) => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            errors::generic(
-                &ctx,
-                status,
-                "The sandbox injected this error (see /_sandbox/faults).",
-            )
+            let message = message
+                .as_deref()
+                .unwrap_or("The sandbox injected this error (see /_sandbox/faults).");
+            errors::generic(&ctx, status, message)
         }
         Some(Injected::RateLimited { until }) => {
             errors::rate_limited(&ctx, until, shared.clock.now())
         }
+        Some(Injected::Rejected { message }) => errors::rejected(&ctx, message.as_deref()),
         None if !host_is_served(platform, &host) => errors::not_found(&ctx),
         None => {
             let inner = if query.is_empty() {
@@ -286,6 +291,11 @@ async fn entry(
         }
     };
     let response = with_graph_version(&ctx, response);
+    // The platform has done its work (a post may be recorded as published); the client is left
+    // waiting for an answer it will not get in time.
+    if let Some(hang) = outcome.hang_after_accept {
+        tokio::time::sleep(hang).await;
+    }
     shared.log().finish(ctx.seq, response.status().as_u16());
     response
 }

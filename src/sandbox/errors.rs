@@ -63,6 +63,25 @@ pub(crate) struct Graph<'a> {
 }
 
 pub(crate) fn graph(ctx: &RouteCtx, status: StatusCode, e: Graph<'_>) -> Response {
+    json_response(status, json!({ "error": graph_error_object(ctx, e) }))
+}
+
+/// A Graph error with the `error_user_title` / `error_user_msg` pair Meta adds to errors a
+/// person should read (media and publishing problems).
+pub(crate) fn graph_for_user(
+    ctx: &RouteCtx,
+    status: StatusCode,
+    e: Graph<'_>,
+    user_title: &str,
+    user_msg: &str,
+) -> Response {
+    let mut error = graph_error_object(ctx, e);
+    error["error_user_title"] = json!(user_title);
+    error["error_user_msg"] = json!(user_msg);
+    json_response(status, json!({ "error": error }))
+}
+
+fn graph_error_object(ctx: &RouteCtx, e: Graph<'_>) -> Value {
     let mut error = json!({
         "message": e.message,
         "type": e.kind,
@@ -75,7 +94,7 @@ pub(crate) fn graph(ctx: &RouteCtx, status: StatusCode, e: Graph<'_>) -> Respons
     if e.code == 2 {
         error["is_transient"] = json!(true);
     }
-    json_response(status, json!({ "error": error }))
+    error
 }
 
 pub(crate) fn linkedin(
@@ -313,6 +332,67 @@ pub(crate) fn generic(ctx: &RouteCtx, status: StatusCode, message: &str) -> Resp
         Platform::Shopify => shopify(status, json!(message)),
         Platform::Etsy => etsy(status, message),
         Platform::Squarespace => squarespace(ctx, status, squarespace_type(status), None, message),
+    }
+}
+
+/// The `reject` fault: content the platform refuses for good, in its own words.
+pub(crate) fn rejected(ctx: &RouteCtx, message: Option<&str>) -> Response {
+    let says = |default: &'static str| message.map_or_else(|| default.to_owned(), str::to_owned);
+    match ctx.platform {
+        Platform::X => x_problem(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            &says("You are not allowed to create a Tweet with duplicate content."),
+        ),
+        Platform::Instagram => graph_for_user(
+            ctx,
+            StatusCode::BAD_REQUEST,
+            Graph {
+                message: &says("The image format is not supported."),
+                kind: "OAuthException",
+                code: 9004,
+                subcode: Some(2207005),
+            },
+            "Unsupported format",
+            "The image format is not supported. Only JPEG images can be published.",
+        ),
+        Platform::Facebook => graph(
+            ctx,
+            StatusCode::BAD_REQUEST,
+            Graph {
+                message: &says("(#506) Duplicate status message"),
+                kind: "OAuthException",
+                code: 506,
+                subcode: None,
+            },
+        ),
+        Platform::Linkedin => linkedin(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            None,
+            "DUPLICATE_POST",
+            &says("Content is a duplicate of an existing post."),
+        ),
+        Platform::Pinterest => pinterest(
+            StatusCode::BAD_REQUEST,
+            1,
+            &says("Invalid board_id: the board does not exist or Pins cannot be saved to it."),
+        ),
+        Platform::Tiktok => tiktok(
+            ctx,
+            StatusCode::FORBIDDEN,
+            "spam_risk_text",
+            &says("The post was not accepted: its text was flagged as spam."),
+        ),
+        Platform::Youtube => google(
+            StatusCode::BAD_REQUEST,
+            &says("The request metadata is invalid."),
+            "invalidVideoMetadata",
+        ),
+        Platform::Shopify | Platform::Etsy | Platform::Squarespace => generic(
+            ctx,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &says("The sandbox rejected this request (see /_sandbox/faults)."),
+        ),
     }
 }
 

@@ -1,6 +1,8 @@
-//! Faults a test or a person asks for through `POST /_sandbox/faults`: latency, hangs, error
-//! statuses (always or at a rate), and rate-limit windows. The dispatcher asks [`Faults::apply`]
-//! before every platform request; the answer is a delay and perhaps a response to send instead.
+//! Faults a test or a person asks for through `POST /_sandbox/faults`: latency, hangs (before
+//! the request is processed, or after it was accepted and recorded), error statuses (always or
+//! at a rate), permanent content rejections, slow processing, and rate-limit windows. The
+//! dispatcher asks [`Faults::apply`] before every platform request; the answer is a delay,
+//! perhaps a response to send instead, and what to do once the request has been processed.
 //! The dice for `error_rate` come from a generator seeded by the sandbox seed, so a run can be
 //! repeated exactly.
 
@@ -43,7 +45,27 @@ pub struct FaultSpec {
     /// Expire every access token of the platform issued so far (applied once, at once).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub expire_tokens: bool,
+    /// Process the request fully (a post is recorded as published), then hang without
+    /// answering for `timeout_secs` (default [`DEFAULT_HANG_SECS`]): the client cannot know
+    /// the outcome.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub timeout_after_accept: bool,
+    /// Refuse the request as permanently rejected content, in the platform's words (X: duplicate
+    /// content; Instagram: unsupported image format; Pinterest: invalid board…).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reject: bool,
+    /// The message of an injected `status` or `reject` answer, instead of the default one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Asynchronous processing started by a matching request (an Instagram container, a TikTok
+    /// publish, an X video, a LinkedIn image, a YouTube video) takes this long on the sandbox
+    /// clock before it is done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub processing_secs: Option<u64>,
 }
+
+/// How long `timeout_after_accept` hangs when `timeout_secs` is not given.
+pub const DEFAULT_HANG_SECS: u64 = 600;
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -71,6 +93,10 @@ impl FaultSpec {
             rate_limit: None,
             timeout_secs: None,
             expire_tokens: false,
+            timeout_after_accept: false,
+            reject: false,
+            message: None,
+            processing_secs: None,
         }
     }
 
@@ -82,11 +108,33 @@ impl FaultSpec {
             || self.error_rate.is_some()
             || self.rate_limit.is_some()
             || self.timeout_secs.is_some()
+            || self.timeout_after_accept
+            || self.reject
+            || self.processing_secs.is_some()
+    }
+
+    /// Whether the fault answers in place of the platform.
+    fn answers(&self) -> bool {
+        self.status.is_some()
+            || self.error_rate.is_some()
+            || self.rate_limit.is_some()
+            || self.reject
     }
 
     pub(crate) fn validate(&self) -> Result<(), String> {
         if !self.is_lasting() && !self.expire_tokens {
-            return Err("a fault needs at least one of status, latency_ms, error_rate, rate_limit, timeout_secs or expire_tokens".into());
+            return Err("a fault needs at least one of status, latency_ms, error_rate, rate_limit, timeout_secs, timeout_after_accept, reject, processing_secs or expire_tokens".into());
+        }
+        if self.timeout_after_accept && self.answers() {
+            return Err("timeout_after_accept lets the platform process the request, so it cannot be combined with status, error_rate, rate_limit or reject".into());
+        }
+        if self.reject && (self.status.is_some() || self.rate_limit.is_some()) {
+            return Err("reject answers with the platform's own rejection status; leave out status and rate_limit".into());
+        }
+        if self.message.is_some()
+            && !(self.status.is_some() || self.error_rate.is_some() || self.reject)
+        {
+            return Err("message only applies to status, error_rate or reject faults".into());
         }
         if let Some(s) = self.status
             && !(400..=599).contains(&s)
@@ -119,14 +167,27 @@ pub(crate) struct ActiveFault {
 /// What the dispatcher should do with one request.
 #[derive(Debug, Default)]
 pub(crate) struct Outcome {
+    /// Wait this long before anything else.
     pub delay: Duration,
     pub respond: Option<Injected>,
+    /// Once the request is processed, hang this long before answering.
+    pub hang_after_accept: Option<Duration>,
+    /// Asynchronous processing the request starts takes this long (sandbox seconds).
+    pub processing_secs: Option<u64>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Injected {
-    Status(u16),
-    RateLimited { until: DateTime<Utc> },
+    Status {
+        status: u16,
+        message: Option<String>,
+    },
+    RateLimited {
+        until: DateTime<Utc>,
+    },
+    Rejected {
+        message: Option<String>,
+    },
 }
 
 /// The request as the fault matcher sees it.
@@ -215,20 +276,37 @@ impl Faults {
                 outcome.delay += Duration::from_millis(ms);
                 applied = true;
             }
-            if let Some(secs) = spec.timeout_secs {
+            if spec.timeout_after_accept {
+                let secs = spec.timeout_secs.unwrap_or(DEFAULT_HANG_SECS);
+                *outcome.hang_after_accept.get_or_insert(Duration::ZERO) +=
+                    Duration::from_secs(secs);
+                applied = true;
+            } else if let Some(secs) = spec.timeout_secs {
                 outcome.delay += Duration::from_secs(secs);
+                applied = true;
+            }
+            if let Some(secs) = spec.processing_secs {
+                outcome.processing_secs = Some(outcome.processing_secs.unwrap_or(0).max(secs));
                 applied = true;
             }
             if let Some(until) = fault.rate_limited_until {
                 outcome.respond = Some(Injected::RateLimited { until });
                 applied = true;
-            } else if spec.status.is_some() || spec.error_rate.is_some() {
+            } else if spec.status.is_some() || spec.error_rate.is_some() || spec.reject {
                 let fires = match spec.error_rate {
                     Some(rate) => self.rng.random::<f64>() < rate,
                     None => true,
                 };
                 if fires {
-                    outcome.respond = Some(Injected::Status(spec.status.unwrap_or(500)));
+                    let message = spec.message.clone();
+                    outcome.respond = Some(if spec.reject {
+                        Injected::Rejected { message }
+                    } else {
+                        Injected::Status {
+                            status: spec.status.unwrap_or(500),
+                            message,
+                        }
+                    });
                     applied = true;
                 }
             }
@@ -275,7 +353,10 @@ mod tests {
             faults
                 .apply(&target("api.x.com/2/oauth2/token"), now)
                 .respond,
-            Some(Injected::Status(500))
+            Some(Injected::Status {
+                status: 500,
+                message: None
+            })
         );
         assert_eq!(
             faults
@@ -334,5 +415,28 @@ mod tests {
             None
         );
         assert!(faults.list().is_empty());
+    }
+
+    #[test]
+    fn timeout_after_accept_lets_the_request_through_then_hangs() {
+        let mut faults = Faults::new(1);
+        let now = Utc::now();
+        let spec = FaultSpec {
+            timeout_after_accept: true,
+            timeout_secs: Some(5),
+            ..FaultSpec::new(Platform::X)
+        };
+        spec.validate().unwrap();
+        faults.add(spec, now);
+        let outcome = faults.apply(&target("api.x.com/2/tweets"), now);
+        assert_eq!(outcome.respond, None);
+        assert_eq!(outcome.delay, Duration::ZERO);
+        assert_eq!(outcome.hang_after_accept, Some(Duration::from_secs(5)));
+        let both = FaultSpec {
+            timeout_after_accept: true,
+            status: Some(500),
+            ..FaultSpec::new(Platform::X)
+        };
+        assert!(both.validate().is_err());
     }
 }

@@ -98,6 +98,52 @@ pub(crate) fn unknown_field(ctx: &RouteCtx, field: &str, node_type: &str) -> Res
     )
 }
 
+/// What the Graph API says about an object the token cannot reach (someone else's Page,
+/// container or media, or an id that does not exist): the same answer for all of them.
+pub(crate) fn unsupported(ctx: &RouteCtx, id: &str) -> Response {
+    let method = if ctx.method == "GET" { "get" } else { "post" };
+    graph(
+        ctx,
+        StatusCode::BAD_REQUEST,
+        Graph {
+            message: &format!(
+                "Unsupported {method} request. Object with ID '{id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation. Please read the Graph API documentation at https://developers.facebook.com/docs/graph-api"
+            ),
+            kind: "GraphMethodException",
+            code: 100,
+            subcode: Some(33),
+        },
+    )
+}
+
+/// A permission the token lacks (`(#10)` for Instagram, `(#200)` for Pages).
+pub(crate) fn permission(ctx: &RouteCtx, code: u32, message: &str) -> Response {
+    graph(
+        ctx,
+        StatusCode::FORBIDDEN,
+        Graph {
+            message,
+            kind: "OAuthException",
+            code,
+            subcode: None,
+        },
+    )
+}
+
+/// Graph timestamps: `2026-09-01T10:00:00+0000`.
+pub(crate) fn timestamp(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S+0000").to_string()
+}
+
+/// A Graph boolean parameter (`true`/`false`, also `1`/`0`); `None` when it is not one.
+pub(crate) fn boolean(raw: &str) -> Option<bool> {
+    match raw.to_ascii_lowercase().as_str() {
+        "true" | "1" => Some(true),
+        "false" | "0" => Some(false),
+        _ => None,
+    }
+}
+
 pub(crate) fn bad_request(ctx: &RouteCtx, code: u32, message: &str) -> Response {
     graph(
         ctx,

@@ -1,6 +1,6 @@
-//! The sandbox's own endpoints under `/_sandbox`: the request log, what was published, faults,
-//! the clock, health, a small HTML index and the account avatars. JSON in and out, except the
-//! index and the avatars.
+//! The sandbox's own endpoints under `/_sandbox`: the request log, what was published (and what
+//! was published twice), faults, platform limits, the clock, health, a small HTML index and the
+//! account avatars. JSON in and out, except the index and the avatars.
 
 use std::sync::Arc;
 
@@ -17,8 +17,9 @@ use super::consent::{accent, html};
 use super::errors::json_response;
 use super::faults::{ActiveFault, FaultSpec};
 use super::personas;
+use super::published::Filter;
 use super::recorder::RecordedRequest;
-use super::state::Shared;
+use super::state::{LimitsSpec, Shared};
 use crate::domain::Platform;
 
 pub(crate) fn routes() -> Router<Arc<Shared>> {
@@ -31,6 +32,8 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
             "/_sandbox/published",
             get(published).delete(clear_published),
         )
+        .route("/_sandbox/published/duplicates", get(duplicates))
+        .route("/_sandbox/limits", get(limits).post(set_limits))
         .route(
             "/_sandbox/faults",
             get(faults).post(add).delete(clear_faults),
@@ -83,13 +86,58 @@ async fn clear_requests(State(shared): State<Arc<Shared>>) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
+#[derive(Deserialize)]
+struct PublishedQuery {
+    platform: Option<String>,
+    account_id: Option<String>,
+}
+
 async fn published(
+    State(shared): State<Arc<Shared>>,
+    Query(query): Query<PublishedQuery>,
+) -> Response {
+    let platform = match (PlatformFilter {
+        platform: query.platform,
+    })
+    .parse()
+    {
+        Ok(p) => p,
+        Err(res) => return res,
+    };
+    let filter = Filter {
+        platform,
+        account_id: query.account_id.filter(|a| !a.is_empty()),
+    };
+    json_response(StatusCode::OK, json!(shared.published_list(&filter)))
+}
+
+async fn duplicates(
     State(shared): State<Arc<Shared>>,
     Query(filter): Query<PlatformFilter>,
 ) -> Response {
-    match filter.parse() {
-        Ok(platform) => json_response(StatusCode::OK, json!(shared.published_list(platform))),
-        Err(res) => res,
+    let platform = match filter.parse() {
+        Ok(p) => p,
+        Err(res) => return res,
+    };
+    let groups = shared.duplicates(platform);
+    let extra: usize = groups.iter().map(|g| g.count - 1).sum();
+    json_response(
+        StatusCode::OK,
+        json!({ "count": groups.len(), "extra_publications": extra, "duplicates": groups }),
+    )
+}
+
+async fn limits(State(shared): State<Arc<Shared>>) -> Response {
+    json_response(StatusCode::OK, json!(shared.limits.view()))
+}
+
+async fn set_limits(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -> Response {
+    match serde_json::from_slice::<LimitsSpec>(&body) {
+        Ok(spec) => {
+            shared.limits.set(&spec);
+            json_response(StatusCode::OK, json!(shared.limits.view()))
+        }
+        Err(e) => bad_request(&format!("not a set of limits: {e}")),
     }
 }
 

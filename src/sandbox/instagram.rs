@@ -1,7 +1,10 @@
 //! Instagram API with Instagram Login (PLATFORMS.md §2): the authorize page on both documented
 //! hosts, the code exchange at `api.instagram.com` with its wrapped answer, the short-lived →
 //! long-lived exchange and the refresh of long-lived tokens at `graph.instagram.com`, and
-//! `GET /me`. The Facebook Login flavour lives in `facebook`.
+//! `GET /me`. The Facebook Login flavour lives in `facebook`. Content publishing, on both hosts,
+//! is in [`publish`].
+
+pub(crate) mod publish;
 
 use std::sync::Arc;
 
@@ -41,6 +44,7 @@ pub(super) fn routes() -> Router<Arc<Shared>> {
         .route("/graph.instagram.com/access_token", get(long_lived))
         .route("/graph.instagram.com/refresh_access_token", get(refresh))
         .route("/graph.instagram.com/me", get(me))
+        .merge(publish::routes())
 }
 
 struct InstagramAuth;

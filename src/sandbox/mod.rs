@@ -16,11 +16,14 @@ mod consent;
 mod dispatch;
 mod errors;
 mod faults;
+mod form;
 mod graph;
 mod graphql;
 mod inspect;
+mod media;
 mod oauth;
 mod personas;
+mod published;
 mod recorder;
 mod state;
 
@@ -47,10 +50,11 @@ use url::Url;
 
 use crate::domain::Platform;
 
-pub use faults::{FaultSpec, RateLimitSpec};
+pub use faults::{DEFAULT_HANG_SECS, FaultSpec, RateLimitSpec};
 pub use personas::seed_account;
+pub use published::{Duplicate, DuplicateRecord, PublishedMedia, PublishedRecord};
 pub use recorder::RecordedRequest;
-pub use state::PublishedRecord;
+pub use state::LimitsSpec;
 
 /// The client id the sandbox accepts for `platform` unless configured otherwise.
 pub fn default_client_id(platform: Platform) -> String {
@@ -76,6 +80,13 @@ pub struct SandboxConfig {
     pub linkedin_refresh_tokens: bool,
     /// How many requests the inspection log keeps before dropping the oldest.
     pub request_log_limit: usize,
+    /// Posts an Instagram account may publish in a moving 24 hours (`content_publishing_limit`;
+    /// Meta's pages say 50, 100 or 25 depending on their age). Changeable at run time through
+    /// `POST /_sandbox/limits`.
+    pub instagram_publish_limit: u32,
+    /// `videos.insert` calls a YouTube client may make per Pacific day (Google's current default
+    /// bucket is 100). Changeable at run time through `POST /_sandbox/limits`.
+    pub youtube_uploads_per_day: u32,
 }
 
 impl SandboxConfig {
@@ -90,6 +101,8 @@ impl SandboxConfig {
             seed: 0x5eed_5a9d_b0c5,
             linkedin_refresh_tokens: false,
             request_log_limit: 10_000,
+            instagram_publish_limit: 50,
+            youtube_uploads_per_day: 100,
         }
     }
 
@@ -147,7 +160,15 @@ impl Sandbox {
 
     /// What was accepted for publication, oldest first, optionally for one platform.
     pub fn published(&self, platform: Option<Platform>) -> Vec<PublishedRecord> {
-        self.shared.published_list(platform)
+        self.shared.published_list(&published::Filter {
+            platform,
+            account_id: None,
+        })
+    }
+
+    /// Content the same account published more than once, as `GET /_sandbox/published/duplicates`.
+    pub fn duplicates(&self, platform: Option<Platform>) -> Vec<Duplicate> {
+        self.shared.duplicates(platform)
     }
 
     /// Adds a fault, as `POST /_sandbox/faults` does. Returns its id, or why it was refused.

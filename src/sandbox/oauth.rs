@@ -36,6 +36,13 @@ impl Params {
         }
     }
 
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+        Self {
+            pairs,
+            kind: BodyKind::Form,
+        }
+    }
+
     /// The first value of `name`, empty values included.
     pub fn raw(&self, name: &str) -> Option<&str> {
         self.pairs

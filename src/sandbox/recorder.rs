@@ -1,7 +1,9 @@
 //! The request log behind `GET /_sandbox/requests`: every platform request in arrival order,
 //! with the headers a client is most likely to get wrong and the body as text. An entry is
 //! written when the request arrives (status `null`) and completed when the answer leaves, so a
-//! request the sandbox is deliberately hanging on is visible too.
+//! request the sandbox is deliberately hanging on is visible too. The log is a ring of at most
+//! `request_log_limit` entries, and a body is kept as at most 64 KiB of text: media bytes are
+//! replaced by a one-line summary, so uploads cost the log nothing.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -127,15 +129,17 @@ impl RequestLog {
 }
 
 fn truncated_text(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    if text.len() <= BODY_LIMIT {
-        return text.into_owned();
+    let kept = &body[..body.len().min(BODY_LIMIT)];
+    match std::str::from_utf8(kept) {
+        Ok(text) => text.to_owned(),
+        // Cut in the middle of a character: keep what comes before it.
+        Err(e) if e.error_len().is_none() => {
+            String::from_utf8_lossy(&kept[..e.valid_up_to()]).into_owned()
+        }
+        // Not text (an image, a video chunk, a multipart body with a file): a summary is all
+        // a person reading the log needs.
+        Err(_) => format!("[{} bytes of binary data]", body.len()),
     }
-    let mut end = BODY_LIMIT;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text[..end].to_owned()
 }
 
 #[cfg(test)]
@@ -149,5 +153,11 @@ mod tests {
         assert!(kept.len() <= BODY_LIMIT);
         assert!(kept.len() > BODY_LIMIT - 2);
         assert!(kept.chars().all(|c| c == 'é'));
+    }
+
+    #[test]
+    fn binary_bodies_are_summarised_not_kept() {
+        let body = [0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, 0x80, 0x81];
+        assert_eq!(truncated_text(&body), "[8 bytes of binary data]");
     }
 }

@@ -1,21 +1,27 @@
 //! The sandbox's memory: authorization codes, tokens, the accounts that have consented, what was
-//! published, and the generator every token and id comes from. One `Shared` sits behind every
-//! router; each part has its own lock, held only for a few map operations and never across an
-//! `.await`.
+//! published, each platform's publishing work in progress (uploads, containers, sessions), and
+//! the generators every token and id comes from. One `Shared` sits behind every router; each
+//! part has its own lock, held only for a few map operations and never across an `.await`, so
+//! requests for different platforms never wait on each other.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use chrono::{DateTime, Duration, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::SandboxConfig;
 use super::clock::Clock;
 use super::faults::Faults;
+use super::instagram::publish::IgState;
+use super::media;
 use super::oauth::Pkce;
 use super::personas;
+use super::published::{Accepted, Duplicate, Filter, PublishedLog, PublishedRecord};
 use super::recorder::RequestLog;
+use super::x::publish::XState;
 use crate::domain::Platform;
 
 pub(crate) struct Shared {
@@ -24,7 +30,15 @@ pub(crate) struct Shared {
     store: Mutex<Store>,
     faults: Mutex<Faults>,
     log: Mutex<RequestLog>,
-    published: Mutex<Vec<PublishedRecord>>,
+    published: Mutex<PublishedLog>,
+    /// Ids of published things (posts, media, containers…), apart from token material so that
+    /// publishing does not wait on the token store.
+    ids: Mutex<IdGen>,
+    /// Pulls media from the URLs platforms are given.
+    pub http: reqwest::Client,
+    pub limits: Limits,
+    pub x: Mutex<XState>,
+    pub instagram: Mutex<IgState>,
 }
 
 impl Shared {
@@ -32,13 +46,22 @@ impl Shared {
         let store = Store::new(config.seed);
         let faults = Faults::new(config.seed);
         let log = RequestLog::new(config.request_log_limit);
+        let limits = Limits {
+            instagram_publish: AtomicU32::new(config.instagram_publish_limit),
+            youtube_uploads: AtomicU32::new(config.youtube_uploads_per_day),
+        };
         Self {
+            ids: Mutex::new(IdGen::new(config.seed ^ 0x7075_626c_6973_6821)),
             config,
             clock: Clock::default(),
             store: Mutex::new(store),
             faults: Mutex::new(faults),
             log: Mutex::new(log),
-            published: Mutex::new(Vec::new()),
+            published: Mutex::new(PublishedLog::default()),
+            http: media::http_client(),
+            limits,
+            x: Mutex::default(),
+            instagram: Mutex::default(),
         }
     }
 
@@ -54,28 +77,38 @@ impl Shared {
         lock(&self.log)
     }
 
-    pub fn published_list(&self, platform: Option<Platform>) -> Vec<PublishedRecord> {
+    pub fn published_list(&self, filter: &Filter) -> Vec<PublishedRecord> {
+        lock(&self.published).list(filter)
+    }
+
+    /// The log of publications, for lookups by id or account.
+    pub fn published(&self) -> MutexGuard<'_, PublishedLog> {
         lock(&self.published)
-            .iter()
-            .filter(|r| platform.is_none_or(|p| r.platform == p))
-            .cloned()
-            .collect()
     }
 
     /// Keeps what a platform accepted for publication, for `GET /_sandbox/published`.
-    #[allow(
-        dead_code,
-        reason = "the publishing endpoints fill the log; until they land only tests do"
-    )]
-    pub fn record_published(&self, mut record: PublishedRecord) -> PublishedRecord {
-        let mut published = lock(&self.published);
-        record.seq = published.last().map_or(1, |r| r.seq + 1);
-        published.push(record.clone());
-        record
+    pub fn record_published(&self, accepted: Accepted) -> PublishedRecord {
+        lock(&self.published).record(accepted)
+    }
+
+    pub fn duplicates(&self, platform: Option<Platform>) -> Vec<Duplicate> {
+        lock(&self.published).duplicates(platform)
     }
 
     pub fn clear_published(&self) {
         lock(&self.published).clear();
+    }
+
+    /// A decimal id of `digits` digits that does not start with zero.
+    pub fn new_digits(&self, digits: usize) -> String {
+        let mut ids = lock(&self.ids);
+        let first = ids.token("123456789", 1);
+        first + &ids.token("0123456789", digits.saturating_sub(1))
+    }
+
+    /// `len` characters from `alphabet` (alphanumeric when empty).
+    pub fn new_chars(&self, alphabet: &str, len: usize) -> String {
+        lock(&self.ids).token(alphabet, len)
     }
 
     pub fn client_id(&self, platform: Platform) -> &str {
@@ -89,26 +122,52 @@ impl Shared {
 
 /// A poisoned lock only means another request panicked mid-update; the maps stay usable, and a
 /// sandbox that keeps answering is worth more than one that stops.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// One thing a platform accepted for publication (a post, a pin, a video…).
-#[derive(Clone, Debug, Serialize)]
-pub struct PublishedRecord {
-    /// Order of acceptance, from 1.
-    pub seq: u64,
-    pub at: DateTime<Utc>,
-    pub platform: Platform,
-    /// The account it was published as (the platform's id for it).
-    pub account_id: String,
-    /// What kind of thing it is in the platform's words (`tweet`, `pin`, `reel`…).
-    pub kind: String,
-    /// The id the platform answered with.
-    pub remote_id: String,
-    pub url: Option<String>,
-    /// The request as the platform understood it.
-    pub payload: serde_json::Value,
+/// Platform quotas that a benchmark may want to lift at run time (`POST /_sandbox/limits`).
+pub(crate) struct Limits {
+    instagram_publish: AtomicU32,
+    youtube_uploads: AtomicU32,
+}
+
+impl Limits {
+    /// Posts an Instagram account may publish in a moving 24 hours.
+    pub fn instagram_publish(&self) -> u32 {
+        self.instagram_publish.load(Ordering::Relaxed)
+    }
+
+    /// `videos.insert` calls a client may make per (Pacific) day.
+    pub fn youtube_uploads(&self) -> u32 {
+        self.youtube_uploads.load(Ordering::Relaxed)
+    }
+
+    pub fn view(&self) -> LimitsSpec {
+        LimitsSpec {
+            instagram_publish_limit: Some(self.instagram_publish()),
+            youtube_uploads_per_day: Some(self.youtube_uploads()),
+        }
+    }
+
+    pub fn set(&self, spec: &LimitsSpec) {
+        if let Some(n) = spec.instagram_publish_limit {
+            self.instagram_publish.store(n, Ordering::Relaxed);
+        }
+        if let Some(n) = spec.youtube_uploads_per_day {
+            self.youtube_uploads.store(n, Ordering::Relaxed);
+        }
+    }
+}
+
+/// `GET` / `POST /_sandbox/limits`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instagram_publish_limit: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub youtube_uploads_per_day: Option<u32>,
 }
 
 /// What a person agreed to on a consent page; every code and token carries the grant it came

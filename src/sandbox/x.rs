@@ -1,6 +1,9 @@
 //! X (Twitter) API v2 (PLATFORMS.md §1): OAuth 2.0 authorization code with PKCE for a
 //! confidential client (HTTP Basic at the token endpoint), rotating refresh tokens, revoke, and
-//! `GET /2/users/me`. Legacy `twitter.com` hosts are aliases (see `dispatch`).
+//! `GET /2/users/me`. Posts and media live in [`publish`]. Legacy `twitter.com` hosts are
+//! aliases (see `dispatch`).
+
+pub(crate) mod publish;
 
 use std::sync::Arc;
 
@@ -30,6 +33,7 @@ pub(super) fn routes() -> Router<Arc<Shared>> {
         .route("/api.x.com/2/oauth2/token", post(token))
         .route("/api.x.com/2/oauth2/revoke", post(revoke))
         .route("/api.x.com/2/users/me", get(me))
+        .merge(publish::routes())
 }
 
 struct XAuth;

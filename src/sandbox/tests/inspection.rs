@@ -441,15 +441,19 @@ async fn the_published_list_is_empty_until_something_is_published_and_filters_by
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body, json!([]));
-    h.sandbox.shared.record_published(PublishedRecord {
-        seq: 0,
+    h.sandbox.shared.published().push(PublishedRecord {
+        seq: 1,
+        request_seq: 1,
         at: h.sandbox.now(),
         platform: Platform::Pinterest,
         account_id: "1".into(),
+        account: "mapleandmoss".into(),
         kind: "pin".into(),
         remote_id: "813".into(),
         url: None,
-        payload: json!({"title": "Mug"}),
+        text: "Mug".into(),
+        media: Vec::new(),
+        options: json!({"title": "Mug"}),
     });
     let (_, pins) = h
         .get_json(
