@@ -189,12 +189,14 @@ fn transport(e: reqwest::Error, kind: Kind) -> PublishError {
 /// seconds), `retry-after` (seconds or an HTTP date), `x-ratelimit-reset`.
 pub fn reset_time(headers: &HeaderMap, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    // Whole-second values are rounded down by the platform: a second more is never early.
+    let margin = chrono::Duration::seconds(1);
     if let Some(epoch) = get("x-rate-limit-reset").and_then(|v| v.parse::<i64>().ok()) {
-        return Utc.timestamp_opt(epoch, 0).single();
+        return Utc.timestamp_opt(epoch, 0).single().map(|t| t + margin);
     }
     if let Some(v) = get("retry-after") {
         if let Ok(secs) = v.parse::<i64>() {
-            return Some(now + chrono::Duration::seconds(secs));
+            return Some(now + chrono::Duration::seconds(secs) + margin);
         }
         if let Ok(at) = DateTime::parse_from_rfc2822(v) {
             return Some(at.with_timezone(&Utc));
@@ -202,7 +204,7 @@ pub fn reset_time(headers: &HeaderMap, now: DateTime<Utc>) -> Option<DateTime<Ut
     }
     if let Some(secs) = get("x-ratelimit-reset").and_then(|v| v.parse::<i64>().ok()) {
         // Seconds from now when small, an epoch when large.
-        return if secs > 1_000_000_000 { Utc.timestamp_opt(secs, 0).single() } else { Some(now + chrono::Duration::seconds(secs)) };
+        return if secs > 1_000_000_000 { Utc.timestamp_opt(secs, 0).single().map(|t| t + margin) } else { Some(now + chrono::Duration::seconds(secs) + margin) };
     }
     // Meta: X-Business-Use-Case-Usage {"id":[{"estimated_time_to_regain_access": minutes}]}.
     if let Some(raw) = get("x-business-use-case-usage")
@@ -248,10 +250,10 @@ mod tests {
         let now = Utc.timestamp_opt(1_700_000_000, 0).unwrap();
         let mut h = HeaderMap::new();
         h.insert("x-rate-limit-reset", HeaderValue::from_static("1700000900"));
-        assert_eq!(reset_time(&h, now), Some(now + chrono::Duration::seconds(900)));
+        assert_eq!(reset_time(&h, now), Some(now + chrono::Duration::seconds(901)), "a second's margin for rounding");
         let mut h = HeaderMap::new();
         h.insert("retry-after", HeaderValue::from_static("30"));
-        assert_eq!(reset_time(&h, now), Some(now + chrono::Duration::seconds(30)));
+        assert_eq!(reset_time(&h, now), Some(now + chrono::Duration::seconds(31)));
         let mut h = HeaderMap::new();
         h.insert("x-business-use-case-usage", HeaderValue::from_static(r#"{"123":[{"type":"pages","call_count":100,"estimated_time_to_regain_access":5}]}"#));
         assert_eq!(reset_time(&h, now), Some(now + chrono::Duration::minutes(5)));

@@ -623,18 +623,29 @@ async fn lock(
     user_id: Uuid,
     post_id: Uuid,
 ) -> Result<(posts::Model, Vec<post_targets::Model>), PostError> {
+    // Targets first, then the post: the worker's statements lock in this order too (a target,
+    // then its post's status), so the two can never wait on each other in a cycle.
+    let targets = post_targets::Entity::find()
+        .filter(post_targets::Column::PostId.eq(post_id))
+        .filter(
+            post_targets::Column::PostId.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(posts::Column::Id)
+                    .from(posts::Entity)
+                    .and_where(posts::Column::UserId.eq(user_id))
+                    .to_owned(),
+            ),
+        )
+        .order_by_asc(post_targets::Column::CreatedAt)
+        .lock_exclusive()
+        .all(txn)
+        .await?;
     let post = posts::Entity::find_by_id(post_id)
         .filter(posts::Column::UserId.eq(user_id))
         .lock_exclusive()
         .one(txn)
         .await?
         .ok_or(PostError::NotFound)?;
-    let targets = post_targets::Entity::find()
-        .filter(post_targets::Column::PostId.eq(post_id))
-        .order_by_asc(post_targets::Column::CreatedAt)
-        .lock_exclusive()
-        .all(txn)
-        .await?;
     Ok((post, targets))
 }
 
