@@ -52,23 +52,44 @@ impl PostSummary {
 
     /// The first line of the text, shortened for a card.
     pub fn excerpt(&self, max: usize) -> String {
-        let line = self
-            .body
-            .lines()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("")
-            .trim();
-        if line.chars().count() <= max {
-            return if line.is_empty() {
-                "(no text)".into()
-            } else {
-                line.to_owned()
-            };
-        }
-        let mut out: String = line.chars().take(max.saturating_sub(1)).collect();
-        out.push('…');
-        out
+        excerpt(&self.body, max)
     }
+}
+
+/// The first non-blank line of `body`, shortened to `max` characters with an ellipsis.
+pub fn excerpt(body: &str, max: usize) -> String {
+    let line = body
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
+    if line.chars().count() <= max {
+        return if line.is_empty() {
+            "(no text)".into()
+        } else {
+            line.to_owned()
+        };
+    }
+    let mut out: String = line.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// What the calendar shows of a post: one row per post from one statement, with only the head
+/// of its text.
+#[derive(Debug)]
+pub struct CalendarPost {
+    pub id: Uuid,
+    /// The first few hundred characters of the text (enough for any excerpt).
+    pub head: String,
+    pub scheduled_at: DateTime<Utc>,
+    pub status: String,
+    /// The networks of its targets, in the order they were added (a network appears once per
+    /// account; [`CalendarPost::networks`] lists each once).
+    pub platforms: Vec<String>,
+    pub first_media: Option<Uuid>,
+    /// Something is about to happen to it (see [`PostSummary::in_motion`]).
+    pub in_motion: bool,
 }
 
 #[derive(FromQueryResult)]
@@ -169,22 +190,102 @@ async fn attach(
         .collect())
 }
 
-/// The user's posts scheduled in `[from, to)`, in time order (the calendar).
+impl CalendarPost {
+    /// Each network the post goes to, once, in the order they were added.
+    pub fn networks(&self) -> Vec<Platform> {
+        let mut out: Vec<Platform> = Vec::with_capacity(self.platforms.len());
+        for p in self.platforms.iter().filter_map(|p| p.parse().ok()) {
+            if !out.contains(&p) {
+                out.push(p);
+            }
+        }
+        out
+    }
+}
+
+/// The user's posts scheduled in `[from, to)`, in time order (the calendar). Three small
+/// statements run side by side on separate connections (posts; their targets' networks and
+/// states; their first media), so the page waits for the slowest, not the sum. The "in motion"
+/// rule is [`PostSummary::in_motion`]'s.
 pub async fn in_range(
-    db: &impl ConnectionTrait,
+    db: &sea_orm::DatabaseConnection,
     user_id: Uuid,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> Result<Vec<PostSummary>, sea_orm::DbErr> {
-    let rows = PostRow::find_by_statement(Statement::from_sql_and_values(
+    now: DateTime<Utc>,
+) -> Result<Vec<CalendarPost>, sea_orm::DbErr> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        id: Uuid,
+        head: String,
+        scheduled_at: DateTime<Utc>,
+        status: String,
+    }
+    #[derive(FromQueryResult)]
+    struct Target {
+        post_id: Uuid,
+        platform: String,
+        status: String,
+        next_attempt_at: Option<DateTime<Utc>>,
+    }
+    let values = || -> Vec<DbValue> { vec![user_id.into(), from.into(), to.into()] };
+    let in_range = "p.user_id = $1 AND p.scheduled_at >= $2 AND p.scheduled_at < $3";
+    let posts = Row::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
-        "SELECT id, body, scheduled_at, status, created_at FROM posts \
-         WHERE user_id = $1 AND scheduled_at >= $2 AND scheduled_at < $3 ORDER BY scheduled_at, id",
-        [user_id.into(), from.into(), to.into()],
+        format!(
+            "SELECT p.id, left(p.body, 400) AS head, p.scheduled_at, p.status FROM posts p \
+             WHERE {in_range} ORDER BY p.scheduled_at, p.id"
+        ),
+        values(),
     ))
-    .all(db)
-    .await?;
-    attach(db, rows).await
+    .all(db);
+    let targets = Target::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        format!(
+            "SELECT t.post_id, c.platform, t.status, t.next_attempt_at FROM post_targets t \
+             JOIN posts p ON p.id = t.post_id JOIN connections c ON c.id = t.connection_id \
+             WHERE {in_range} ORDER BY t.created_at"
+        ),
+        values(),
+    ))
+    .all(db);
+    let media = FirstMedia::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        format!(
+            "SELECT DISTINCT ON (m.post_id) m.post_id, m.media_id FROM post_media m \
+             JOIN posts p ON p.id = m.post_id WHERE {in_range} ORDER BY m.post_id, m.position"
+        ),
+        values(),
+    ))
+    .all(db);
+    let (posts, targets, media) = futures::try_join!(posts, targets, media)?;
+    let soon = now + chrono::Duration::minutes(2);
+    let mut by_post: HashMap<Uuid, (Vec<String>, bool)> = HashMap::with_capacity(posts.len());
+    for t in targets {
+        let entry = by_post.entry(t.post_id).or_default();
+        entry.1 |= match t.status.as_str() {
+            "queued" | "publishing" => true,
+            "scheduled" | "retry_wait" => t.next_attempt_at.is_some_and(|at| at <= soon),
+            _ => false,
+        };
+        entry.0.push(t.platform);
+    }
+    let firsts: HashMap<Uuid, Uuid> = media.into_iter().map(|m| (m.post_id, m.media_id)).collect();
+    Ok(posts
+        .into_iter()
+        .map(|p| {
+            let (platforms, in_motion) = by_post.remove(&p.id).unwrap_or_default();
+            CalendarPost {
+                first_media: firsts.get(&p.id).copied(),
+                id: p.id,
+                head: p.head,
+                scheduled_at: p.scheduled_at,
+                status: p.status,
+                platforms,
+                in_motion,
+            }
+        })
+        .collect())
 }
 
 /// Filters of the posts list and `GET /api/v1/posts`.

@@ -23,7 +23,7 @@ use crate::domain::calendar::{Day, Period, View, WEEKDAYS, local_date};
 use crate::domain::schedule::LocalTime;
 use crate::domain::{Platform, ScheduleAt, TimeZone};
 use crate::error::AppError;
-use crate::posts::queries::{self, PostSummary};
+use crate::posts::queries::{self, CalendarPost};
 use crate::posts::{self, PostError};
 use crate::state::AppState;
 use crate::web::render;
@@ -100,21 +100,16 @@ pub fn status_label(status: &str) -> &'static str {
     }
 }
 
-fn card(p: &PostSummary, zone: TimeZone) -> Card {
-    let local = p
-        .scheduled_at
-        .map(|t| LocalTime::of(t, zone).time)
-        .unwrap_or_default();
-    let mut platforms: Vec<Platform> = p.targets.iter().map(|t| t.platform).collect();
-    platforms.dedup();
+fn card(p: &CalendarPost, zone: TimeZone) -> Card {
+    let local = LocalTime::of(p.scheduled_at, zone).time;
     Card {
         id: p.id,
         time: local,
-        excerpt: p.excerpt(60),
+        excerpt: queries::excerpt(&p.head, 60),
         status_label: status_label(&p.status),
         movable: matches!(p.status.as_str(), "draft" | "scheduled"),
         status: p.status.clone(),
-        platforms,
+        platforms: p.networks(),
         thumb: p.first_media,
     }
 }
@@ -125,18 +120,21 @@ async fn view_of(
     tz: &str,
     view: View,
     anchor: NaiveDate,
-) -> Result<CalendarView, AppError> {
+) -> Result<(CalendarView, f64), AppError> {
     let zone = TimeZone::parse_or_utc(tz);
     let period = Period::new(view, anchor, zone);
     let (from, to) = period.range();
-    let posts = queries::in_range(&state.db, user_id, from, to).await?;
     let now = Utc::now();
+    let started = std::time::Instant::now();
+    let posts = queries::in_range(&state.db, user_id, from, to, now).await?;
+    let db_ms = started.elapsed().as_secs_f64() * 1000.0;
     let today = local_date(now, zone);
-    let mut by_day: HashMap<NaiveDate, Vec<&PostSummary>> = HashMap::new();
+    let mut by_day: HashMap<NaiveDate, Vec<&CalendarPost>> = HashMap::new();
     for p in &posts {
-        if let Some(at) = p.scheduled_at {
-            by_day.entry(local_date(at, zone)).or_default().push(p);
-        }
+        by_day
+            .entry(local_date(p.scheduled_at, zone))
+            .or_default()
+            .push(p);
     }
     let cell = |d: &Day| {
         let day_posts = by_day.get(&d.date).map(Vec::as_slice).unwrap_or(&[]);
@@ -144,10 +142,8 @@ async fn view_of(
         if view == View::Week {
             hours = (0..24).map(|_| Vec::new()).collect();
             for p in day_posts {
-                if let Some(at) = p.scheduled_at {
-                    let hour = at.with_timezone(&zone.tz()).hour() as usize;
-                    hours[hour.min(23)].push(card(p, zone));
-                }
+                let hour = p.scheduled_at.with_timezone(&zone.tz()).hour() as usize;
+                hours[hour.min(23)].push(card(p, zone));
             }
         }
         DayCell {
@@ -165,7 +161,7 @@ async fn view_of(
             hours,
         }
     };
-    Ok(CalendarView {
+    let cal = CalendarView {
         view: view.as_str(),
         title: period.title(),
         anchor: anchor.format("%Y-%m-%d").to_string(),
@@ -191,8 +187,9 @@ async fn view_of(
             .collect(),
         time_zone: zone.name().to_owned(),
         total: posts.len(),
-        live: posts.iter().any(|p| p.in_motion(now)),
-    })
+        live: posts.iter().any(|p| p.in_motion),
+    };
+    Ok((cal, db_ms))
 }
 
 #[derive(Deserialize)]
@@ -225,14 +222,25 @@ async fn show(
     Query(q): Query<CalendarQuery>,
 ) -> Result<Response, AppError> {
     let (view, date) = parse_query(&q, &user.time_zone);
-    let cal = view_of(&state, user.id, &user.time_zone, view, date).await?;
-    if headers.get("hx-target").and_then(|v| v.to_str().ok()) == Some("calendar") {
-        return render::page(&CalendarGrid { cal });
-    }
-    render::page(&CalendarPage {
-        ctx: ctx.at("calendar"),
-        cal,
-    })
+    let started = std::time::Instant::now();
+    let (cal, db_ms) = view_of(&state, user.id, &user.time_zone, view, date).await?;
+    let view_ms = started.elapsed().as_secs_f64() * 1000.0 - db_ms;
+    let started = std::time::Instant::now();
+    let mut res = if headers.get("hx-target").and_then(|v| v.to_str().ok()) == Some("calendar") {
+        render::page(&CalendarGrid { cal })
+    } else {
+        render::page(&CalendarPage {
+            ctx: ctx.at("calendar"),
+            cal,
+        })
+    }?;
+    let render_ms = started.elapsed().as_secs_f64() * 1000.0;
+    res.extensions_mut().insert(crate::web::Timings(vec![
+        ("db", db_ms),
+        ("view", view_ms),
+        ("render", render_ms),
+    ]));
+    Ok(res)
 }
 
 #[derive(Deserialize)]
@@ -293,7 +301,7 @@ async fn reschedule(
     );
     match outcome {
         Ok(message) if htmx => {
-            let cal = view_of(&state, user.id, &user.time_zone, view, anchor).await?;
+            let (cal, _) = view_of(&state, user.id, &user.time_zone, view, anchor).await?;
             let _ = message;
             render::page(&CalendarGrid { cal })
         }

@@ -207,6 +207,30 @@ pub fn router(state: AppState) -> Router {
             tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
         }))
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+        .layer(middleware::from_fn(server_timing))
+}
+
+/// Phases of a request a handler timed (`db`, `render`…), added to `Server-Timing` after `app`.
+#[derive(Clone, Debug, Default)]
+pub struct Timings(pub Vec<(&'static str, f64)>);
+
+/// `Server-Timing: app;dur=…`: how long the server took to produce the response head (session,
+/// handler, rendering; not the body's transfer). Browsers' dev tools show it, and the benchmark
+/// reads it to tell server time from client and network time.
+async fn server_timing(req: Request, next: middleware::Next) -> axum::response::Response {
+    let started = std::time::Instant::now();
+    let mut res = next.run(req).await;
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    let mut value = format!("app;dur={ms:.2}");
+    if let Some(Timings(parts)) = res.extensions().get::<Timings>() {
+        for (name, ms) in parts {
+            value.push_str(&format!(", {name};dur={ms:.2}"));
+        }
+    }
+    if let Ok(v) = HeaderValue::from_str(&value) {
+        res.headers_mut().insert(HeaderName::from_static("server-timing"), v);
+    }
+    res
 }
 
 /// The cookie-signing key, derived from `JWT_SECRET` (at least 32 bytes, checked in Config).
