@@ -148,6 +148,16 @@ pub(crate) fn tiktok_log_id(ctx: &RouteCtx) -> String {
 
 /// Google's JSON error envelope.
 pub(crate) fn google(status: StatusCode, message: &str, reason: &str) -> Response {
+    google_error(status, message, reason, "global")
+}
+
+/// Google's JSON error envelope with the error's `domain` (`youtube.quota`, `youtube.video`…).
+pub(crate) fn google_error(
+    status: StatusCode,
+    message: &str,
+    reason: &str,
+    domain: &str,
+) -> Response {
     let rpc_status = match status.as_u16() {
         400 => "INVALID_ARGUMENT",
         401 => "UNAUTHENTICATED",
@@ -167,7 +177,7 @@ pub(crate) fn google(status: StatusCode, message: &str, reason: &str) -> Respons
         json!({ "error": {
             "code": status.as_u16(),
             "message": message,
-            "errors": [{ "message": message, "domain": "global", "reason": reason }],
+            "errors": [{ "message": message, "domain": domain, "reason": reason }],
             "status": rpc_status,
         }}),
     )

@@ -1,6 +1,9 @@
 //! Pinterest API v5 (PLATFORMS.md §5): OAuth with HTTP Basic at the token endpoint and a new
 //! refresh token on every refresh (continuous refresh: the old one lives until its own expiry),
-//! `GET /v5/user_account`, and `GET /v5/boards` with bookmark pagination.
+//! `GET /v5/user_account`, and `GET /v5/boards` with bookmark pagination. Pins and video uploads
+//! live in [`publish`].
+
+pub(crate) mod publish;
 
 use std::sync::Arc;
 
@@ -34,6 +37,7 @@ pub(super) fn routes() -> Router<Arc<Shared>> {
         .route("/api.pinterest.com/v5/oauth/token", post(token))
         .route("/api.pinterest.com/v5/user_account", get(user_account))
         .route("/api.pinterest.com/v5/boards", get(boards))
+        .merge(publish::routes())
 }
 
 struct PinterestAuth;

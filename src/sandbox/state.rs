@@ -19,9 +19,12 @@ use super::instagram::publish::IgState;
 use super::media;
 use super::oauth::Pkce;
 use super::personas;
+use super::pinterest::publish::PinState;
 use super::published::{Accepted, Duplicate, Filter, PublishedLog, PublishedRecord};
 use super::recorder::RequestLog;
+use super::tiktok::publish::TiktokState;
 use super::x::publish::XState;
+use super::youtube::publish::YtState;
 use crate::domain::Platform;
 
 pub(crate) struct Shared {
@@ -39,6 +42,9 @@ pub(crate) struct Shared {
     pub limits: Limits,
     pub x: Mutex<XState>,
     pub instagram: Mutex<IgState>,
+    pub pinterest: Mutex<PinState>,
+    pub tiktok: Mutex<TiktokState>,
+    pub youtube: Mutex<YtState>,
 }
 
 impl Shared {
@@ -62,6 +68,9 @@ impl Shared {
             limits,
             x: Mutex::default(),
             instagram: Mutex::default(),
+            pinterest: Mutex::default(),
+            tiktok: Mutex::default(),
+            youtube: Mutex::default(),
         }
     }
 

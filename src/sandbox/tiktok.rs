@@ -1,7 +1,10 @@
 //! TikTok Login Kit v2 (PLATFORMS.md §6): authorize with `client_key` and comma scopes, optional
 //! PKCE (S256), the token endpoint with its top-level answer and `{error, error_description,
 //! log_id}` failures, a fresh refresh token on every refresh, revoke, and `GET /v2/user/info/`
-//! in the `{data, error}` envelope. Trailing slashes are part of TikTok's paths.
+//! in the `{data, error}` envelope. Trailing slashes are part of TikTok's paths. Creator info and
+//! the Content Posting API live in [`publish`].
+
+pub(crate) mod publish;
 
 use std::sync::Arc;
 
@@ -32,10 +35,7 @@ pub(super) fn routes() -> Router<Arc<Shared>> {
         .route("/open.tiktokapis.com/v2/oauth/token/", post(token))
         .route("/open.tiktokapis.com/v2/oauth/revoke/", post(revoke))
         .route("/open.tiktokapis.com/v2/user/info/", get(user_info))
-        .route(
-            "/open.tiktokapis.com/v2/post/publish/creator_info/query/",
-            post(creator_info),
-        )
+        .merge(publish::routes())
 }
 
 struct TiktokAuth;
@@ -336,63 +336,6 @@ async fn user_info(
         StatusCode::OK,
         json!({
             "data": { "user": user },
-            "error": { "code": "ok", "message": "", "log_id": tiktok_log_id(&ctx) },
-        }),
-    )
-}
-
-/// `POST /v2/post/publish/creator_info/query/` (PLATFORMS.md §6): what the creator may post.
-/// Accounts whose name contains "private" behave as private accounts (followers, not everyone).
-async fn creator_info(
-    State(shared): State<Arc<Shared>>,
-    Extension(ctx): Extension<RouteCtx>,
-    headers: HeaderMap,
-) -> Response {
-    let now = shared.clock.now();
-    let token = match shared.store().check(
-        Platform::Tiktok,
-        TokenKind::Access,
-        bearer(&headers).as_deref(),
-        now,
-    ) {
-        Ok(t) => t,
-        Err(_) => {
-            return tiktok(
-                &ctx,
-                StatusCode::UNAUTHORIZED,
-                "access_token_invalid",
-                "The access token is invalid or not found in the request.",
-            );
-        }
-    };
-    if !token.grant.has_scope("video.publish") {
-        return tiktok(
-            &ctx,
-            StatusCode::UNAUTHORIZED,
-            "scope_not_authorized",
-            "The user did not authorize the scope required for completing this request (video.publish).",
-        );
-    }
-    let account = token.grant.account.clone();
-    let private = account.contains("private");
-    let options = if private {
-        json!(["FOLLOWER_OF_CREATOR", "MUTUAL_FOLLOW_FRIENDS", "SELF_ONLY"])
-    } else {
-        json!(["PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "SELF_ONLY"])
-    };
-    json_response(
-        StatusCode::OK,
-        json!({
-            "data": {
-                "creator_avatar_url": personas::avatar_url(&shared.config.base(), Platform::Tiktok, &account),
-                "creator_username": account,
-                "creator_nickname": personas::display_name(Platform::Tiktok, &account),
-                "privacy_level_options": options,
-                "comment_disabled": false,
-                "duet_disabled": false,
-                "stitch_disabled": private,
-                "max_video_post_duration_sec": 600,
-            },
             "error": { "code": "ok", "message": "", "log_id": tiktok_log_id(&ctx) },
         }),
     )

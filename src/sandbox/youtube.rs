@@ -1,7 +1,9 @@
 //! YouTube through Google OAuth (PLATFORMS.md §7): the Google consent page (`access_type`,
 //! `prompt`, PKCE S256 or plain), the token endpoint that only hands out a refresh token for
 //! offline access on the first consent (or with `prompt=consent`), refresh, revoke, and
-//! `GET /youtube/v3/channels?mine=true`.
+//! `GET /youtube/v3/channels?mine=true`. Video uploads live in [`publish`].
+
+pub(crate) mod publish;
 
 use std::sync::Arc;
 
@@ -36,6 +38,7 @@ pub(super) fn routes() -> Router<Arc<Shared>> {
         .route("/oauth2.googleapis.com/token", post(token))
         .route("/oauth2.googleapis.com/revoke", post(revoke))
         .route("/www.googleapis.com/youtube/v3/channels", get(channels))
+        .merge(publish::routes())
 }
 
 struct GoogleAuth;

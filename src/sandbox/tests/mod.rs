@@ -10,12 +10,15 @@ mod instagram;
 mod instagram_publishing;
 mod linkedin;
 mod pinterest;
+mod pinterest_publishing;
 mod shopify;
 mod squarespace;
 mod tiktok;
+mod tiktok_publishing;
 mod x;
 mod x_publishing;
 mod youtube;
+mod youtube_publishing;
 
 use std::collections::HashMap;
 use std::io::Cursor;
