@@ -63,6 +63,7 @@ impl Provider for FacebookAuth {
             "pages_manage_posts" => "Publish posts on your Pages".into(),
             "pages_read_engagement" => "See posts and engagement on your Pages".into(),
             "pages_manage_engagement" => "Manage comments on your Pages".into(),
+            "publish_video" => "Publish videos on your Pages".into(),
             "read_insights" => "See how your Pages perform".into(),
             "business_management" => "Manage your business assets".into(),
             "instagram_basic" => "See your Instagram profile and posts".into(),
