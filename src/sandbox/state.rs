@@ -14,8 +14,10 @@ use sha2::{Digest, Sha256};
 
 use super::SandboxConfig;
 use super::clock::Clock;
+use super::facebook::publish::FbState;
 use super::faults::Faults;
 use super::instagram::publish::IgState;
+use super::linkedin::publish::LiState;
 use super::media;
 use super::oauth::Pkce;
 use super::personas;
@@ -39,6 +41,8 @@ pub(crate) struct Shared {
     pub limits: Limits,
     pub x: Mutex<XState>,
     pub instagram: Mutex<IgState>,
+    pub facebook: Mutex<FbState>,
+    pub linkedin: Mutex<LiState>,
 }
 
 impl Shared {
@@ -62,6 +66,8 @@ impl Shared {
             limits,
             x: Mutex::default(),
             instagram: Mutex::default(),
+            facebook: Mutex::default(),
+            linkedin: Mutex::default(),
         }
     }
 
