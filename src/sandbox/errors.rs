@@ -276,7 +276,7 @@ fn squarespace_type(status: StatusCode) -> &'static str {
 fn is_oauth_endpoint(ctx: &RouteCtx) -> bool {
     match ctx.platform {
         Platform::X => ctx.path.starts_with("/2/oauth2/"),
-        Platform::Linkedin => ctx.host == "www.linkedin.com",
+        Platform::Linkedin => ctx.host == "www.linkedin.com" && ctx.path.starts_with("/oauth/"),
         Platform::Tiktok => ctx.path.starts_with("/v2/oauth/"),
         Platform::Youtube => ctx.host == "oauth2.googleapis.com",
         Platform::Shopify => ctx.path.starts_with("/admin/oauth/"),

@@ -2,6 +2,9 @@
 //! flavour"): the OAuth dialog with a Page picker, the code and long-lived exchanges, `/me`,
 //! `/me/accounts` with never-expiring Page tokens, `/me/permissions` (and revoking it), and
 //! `/{id}` for Pages and their linked Instagram accounts. Paths may carry a version prefix.
+//! Publishing on a Page (feed posts, photos, videos) lives in [`publish`].
+
+pub(crate) mod publish;
 
 use std::sync::Arc;
 
@@ -44,6 +47,7 @@ pub(super) fn routes() -> Router<Arc<Shared>> {
             get(permissions).delete(revoke_permissions),
         )
         .route("/graph.facebook.com/{id}", get(node))
+        .merge(publish::routes())
 }
 
 struct FacebookAuth;
@@ -63,6 +67,7 @@ impl Provider for FacebookAuth {
             "pages_manage_posts" => "Publish posts on your Pages".into(),
             "pages_read_engagement" => "See posts and engagement on your Pages".into(),
             "pages_manage_engagement" => "Manage comments on your Pages".into(),
+            "publish_video" => "Publish videos on your Pages".into(),
             "read_insights" => "See how your Pages perform".into(),
             "business_management" => "Manage your business assets".into(),
             "instagram_basic" => "See your Instagram profile and posts".into(),
@@ -553,6 +558,9 @@ async fn node(
                 Err(res) => res,
             };
         }
+    }
+    if let Some(res) = publish::post_node(&shared, &ctx, &params, &token, &id) {
+        return res;
     }
     graph_error(
         &ctx,

@@ -1,6 +1,9 @@
 //! LinkedIn (PLATFORMS.md §4): 3-legged OAuth with the client secret in the form body, 60-day
 //! access tokens, programmatic refresh tokens only when `SandboxConfig::linkedin_refresh_tokens`
-//! is on (their 365-day lifetime does not reset on refresh), and `GET /v2/userinfo`.
+//! is on (their 365-day lifetime does not reset on refresh), and `GET /v2/userinfo`. Posts,
+//! images and videos on the versioned REST API live in [`publish`].
+
+pub(crate) mod publish;
 
 use std::sync::Arc;
 
@@ -29,6 +32,7 @@ pub(super) fn routes() -> Router<Arc<Shared>> {
         )
         .route("/www.linkedin.com/oauth/v2/accessToken", post(token))
         .route("/api.linkedin.com/v2/userinfo", get(userinfo))
+        .merge(publish::routes())
 }
 
 struct LinkedinAuth;

@@ -14,8 +14,10 @@ use sha2::{Digest, Sha256};
 
 use super::SandboxConfig;
 use super::clock::Clock;
+use super::facebook::publish::FbState;
 use super::faults::Faults;
 use super::instagram::publish::IgState;
+use super::linkedin::publish::LiState;
 use super::media;
 use super::oauth::Pkce;
 use super::personas;
@@ -45,6 +47,8 @@ pub(crate) struct Shared {
     pub pinterest: Mutex<PinState>,
     pub tiktok: Mutex<TiktokState>,
     pub youtube: Mutex<YtState>,
+    pub facebook: Mutex<FbState>,
+    pub linkedin: Mutex<LiState>,
 }
 
 impl Shared {
@@ -71,6 +75,8 @@ impl Shared {
             pinterest: Mutex::default(),
             tiktok: Mutex::default(),
             youtube: Mutex::default(),
+            facebook: Mutex::default(),
+            linkedin: Mutex::default(),
         }
     }
 

@@ -20,7 +20,8 @@ use crate::platforms::{
 };
 
 pub const GRAPH_VERSION: &str = "v21.0";
-pub const SCOPES: &str = "pages_show_list,pages_manage_posts,pages_read_engagement,pages_manage_engagement,read_insights,business_management";
+/// `publish_video` is what `POST /{page-id}/videos` needs on top of `pages_manage_posts`.
+pub const SCOPES: &str = "pages_show_list,pages_manage_posts,pages_read_engagement,pages_manage_engagement,publish_video,read_insights,business_management";
 
 pub struct FacebookOAuth {
     pub http: Http,

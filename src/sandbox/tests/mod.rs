@@ -5,10 +5,12 @@
 
 mod etsy;
 mod facebook;
+mod facebook_publishing;
 mod inspection;
 mod instagram;
 mod instagram_publishing;
 mod linkedin;
+mod linkedin_publishing;
 mod pinterest;
 mod pinterest_publishing;
 mod shopify;
