@@ -86,7 +86,10 @@ impl Redis {
         use futures::TryStreamExt as _;
         let client = self.pool.next().clone();
         let pattern = format!("{}*", self.key(name).replace('*', "\\*"));
-        let keys: Vec<Key> = client.scan_buffered(pattern, Some(500), None).try_collect().await?;
+        let keys: Vec<Key> = client
+            .scan_buffered(pattern, Some(500), None)
+            .try_collect()
+            .await?;
         let mut deleted = 0;
         for chunk in keys.chunks(500) {
             deleted += self.pool.del::<u64, _>(chunk.to_vec()).await?;

@@ -9,12 +9,12 @@ use apalis_cron::CronScheduler;
 
 use crate::config::Config;
 use crate::connections::Connections;
-use crate::jobs::heartbeat::{self, Heartbeat};
 use crate::jobs::dispatch::{self, Dispatcher};
+use crate::jobs::heartbeat::{self, Heartbeat};
 use crate::jobs::publish;
 use crate::jobs::refresh_tokens;
-use crate::publishing::Engine;
 use crate::platforms::Registry;
+use crate::publishing::Engine;
 use crate::redis::Redis;
 use crate::security::cipher::TokenCipher;
 
@@ -70,7 +70,13 @@ pub async fn run(
     );
     let media = crate::media::store::MediaStore::from_config(&config)
         .context("couldn't open the media store (MEDIA_STORE)")?;
-    let engine = Engine::new(db.clone(), config.clone(), connections.clone(), media, id.clone());
+    let engine = Engine::new(
+        db.clone(),
+        config.clone(),
+        connections.clone(),
+        media,
+        id.clone(),
+    );
     let redis_url = config.redis_url().to_owned();
     let prefix = config.redis_key_prefix.clone();
     let concurrency = config.worker_concurrency;
@@ -107,7 +113,11 @@ pub async fn run(
         .context("couldn't open the publish queue in Redis")?;
     monitor = monitor.register(move |restarts| {
         WorkerBuilder::new(format!("{publish_worker_name}-{restarts}"))
-            .backend(publish_backend.clone().poll_with_interval(publish::POLL_INTERVAL))
+            .backend(
+                publish_backend
+                    .clone()
+                    .poll_with_interval(publish::POLL_INTERVAL),
+            )
             .concurrency(concurrency)
             .data(publish_engine.clone())
             .build(publish::on_job)
@@ -132,8 +142,13 @@ pub async fn run(
     // becomes unknown) now rather than when its lease runs out.
     match engine.release_mine().await {
         Ok(0) => {}
-        Ok(n) => tracing::warn!(count = n, "handed back publishes that didn't finish in time"),
-        Err(e) => tracing::error!(error = %e, "couldn't hand back unfinished publishes; their leases will expire"),
+        Ok(n) => tracing::warn!(
+            count = n,
+            "handed back publishes that didn't finish in time"
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "couldn't hand back unfinished publishes; their leases will expire")
+        }
     }
     db.close().await.ok();
     tracing::info!(worker = %id, "worker stopped");

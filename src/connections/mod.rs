@@ -277,7 +277,8 @@ impl Connections {
         let Some(model) = connections::Entity::find_by_id(id).one(&self.db).await? else {
             return Ok(());
         };
-        self.mark_needs_reauth(&self.db, &model, reason, false).await
+        self.mark_needs_reauth(&self.db, &model, reason, false)
+            .await
     }
 
     // ---- tokens for calls ----

@@ -15,7 +15,9 @@ use crate::publishing::Engine;
 
 /// Every second.
 pub fn schedule() -> cron::Schedule {
-    "* * * * * *".parse().expect("a constant cron expression is valid")
+    "* * * * * *"
+        .parse()
+        .expect("a constant cron expression is valid")
 }
 
 /// Targets moved to `queued` per statement.
@@ -49,7 +51,10 @@ impl Dispatcher {
         }
         let expired = self.engine.expire_leases().await?;
         if expired > 0 {
-            tracing::warn!(count = expired, "took back targets from workers that stopped");
+            tracing::warn!(
+                count = expired,
+                "took back targets from workers that stopped"
+            );
         }
         self.engine.reconcile_unknown(20).await?;
         Ok(queued)

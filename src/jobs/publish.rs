@@ -22,7 +22,11 @@ pub type PublishQueue = RedisStorage<PublishJob, ConnectionManager>;
 pub const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
 /// The queue under `prefix`, on its own connection.
-pub async fn queue(redis_url: &str, prefix: &str, batch_size: usize) -> Result<PublishQueue, apalis_redis::RedisError> {
+pub async fn queue(
+    redis_url: &str,
+    prefix: &str,
+    batch_size: usize,
+) -> Result<PublishQueue, apalis_redis::RedisError> {
     let conn = apalis_redis::connect(redis_url).await?;
     let config = apalis_redis::Config::default()
         .queue(format!("{prefix}publish"))
@@ -40,7 +44,15 @@ pub async fn push(queue: &mut PublishQueue, targets: Vec<Uuid>) -> Result<(), Bo
     if targets.is_empty() {
         return Ok(());
     }
-    queue.push_bulk(targets.into_iter().map(|target_id| PublishJob { target_id }).collect()).await.map_err(|e| -> BoxDynError { format!("couldn't queue publish jobs: {e}").into() })
+    queue
+        .push_bulk(
+            targets
+                .into_iter()
+                .map(|target_id| PublishJob { target_id })
+                .collect(),
+        )
+        .await
+        .map_err(|e| -> BoxDynError { format!("couldn't queue publish jobs: {e}").into() })
 }
 
 pub async fn on_job(job: PublishJob, engine: Data<Engine>) -> Result<(), BoxDynError> {

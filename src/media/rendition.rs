@@ -20,12 +20,18 @@ pub async fn ensure_jpeg(store: &MediaStore, m: &media::Model) -> anyhow::Result
     if m.mime == "image/jpeg" {
         return Ok(m.storage_key.clone());
     }
-    anyhow::ensure!(m.mime.starts_with("image/"), "only photos have JPEG renditions");
+    anyhow::ensure!(
+        m.mime.starts_with("image/"),
+        "only photos have JPEG renditions"
+    );
     let key = jpeg_key(m);
     if store.read(&key).await.is_ok() {
         return Ok(key);
     }
-    let original = store.read(&m.storage_key).await.with_context(|| format!("reading {}", m.storage_key))?;
+    let original = store
+        .read(&m.storage_key)
+        .await
+        .with_context(|| format!("reading {}", m.storage_key))?;
     let jpeg = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<u8>> {
         let img = image::load_from_memory(&original).context("decoding the photo")?;
         // JPEG has no transparency: lay the photo on white, as the networks show it.
@@ -38,7 +44,8 @@ pub async fn ensure_jpeg(store: &MediaStore, m: &media::Model) -> anyhow::Result
         }
         let mut out = Cursor::new(Vec::new());
         let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90);
-        rgb.write_with_encoder(encoder).context("encoding the JPEG")?;
+        rgb.write_with_encoder(encoder)
+            .context("encoding the JPEG")?;
         Ok(out.into_inner())
     })
     .await

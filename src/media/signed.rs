@@ -41,7 +41,9 @@ pub fn verify_jpeg(config: &Config, media_id: Uuid, exp: i64, sig: &str, now: i6
     let Some(sent) = decode_hex(sig) else {
         return false;
     };
-    mac_for(config, &format!("{media_id}:{exp}:jpeg")).verify_slice(&sent).is_ok()
+    mac_for(config, &format!("{media_id}:{exp}:jpeg"))
+        .verify_slice(&sent)
+        .is_ok()
 }
 
 fn mac_for(config: &Config, message: &str) -> HmacSha256 {
@@ -51,7 +53,11 @@ fn mac_for(config: &Config, message: &str) -> HmacSha256 {
 }
 
 fn hex(mac: HmacSha256) -> String {
-    mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Whether `sig` signs `media_id` until `exp`, and `exp` is not past.

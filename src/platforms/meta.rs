@@ -21,7 +21,11 @@ impl GraphError {
         GraphError {
             code: e.get("code").and_then(Value::as_i64).unwrap_or(0),
             subcode: e.get("error_subcode").and_then(Value::as_i64).unwrap_or(0),
-            message: e.get("message").and_then(Value::as_str).unwrap_or("").to_owned(),
+            message: e
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned(),
             user_message: e
                 .get("error_user_msg")
                 .and_then(Value::as_str)
@@ -43,14 +47,21 @@ fn is_rate_limit(code: i64) -> bool {
 
 /// Classifies a Graph error answer. `plain` turns the code and subcode into what the seller
 /// should change, when it knows them.
-pub fn classify(answer: &Answer, network: &str, plain: impl Fn(&GraphError) -> Option<String>) -> PublishError {
+pub fn classify(
+    answer: &Answer,
+    network: &str,
+    plain: impl Fn(&GraphError) -> Option<String>,
+) -> PublishError {
     let e = GraphError::read(&answer.json);
     let status = Some(answer.status);
     let now = Utc::now();
     if e.code == 190 || answer.status == 401 {
         return PublishError::Auth {
             status,
-            message: format!("{network} no longer accepts this account's sign-in ({}).", e.words()),
+            message: format!(
+                "{network} no longer accepts this account's sign-in ({}).",
+                e.words()
+            ),
         };
     }
     if matches!(e.code, 10 | 200..=299) {
@@ -63,7 +74,8 @@ pub fn classify(answer: &Answer, network: &str, plain: impl Fn(&GraphError) -> O
         };
     }
     if is_rate_limit(e.code) || answer.status == 429 {
-        let reset = publish::reset_time(&answer.headers, now).or(Some(now + chrono::Duration::minutes(5)));
+        let reset =
+            publish::reset_time(&answer.headers, now).or(Some(now + chrono::Duration::minutes(5)));
         return PublishError::Retryable {
             status,
             message: format!("{network} asked us to slow down; we'll try again when it allows."),
@@ -73,7 +85,10 @@ pub fn classify(answer: &Answer, network: &str, plain: impl Fn(&GraphError) -> O
     if matches!(e.code, 1 | 2) || answer.status >= 500 {
         return PublishError::Retryable {
             status,
-            message: format!("{network} had a temporary problem ({}); we'll try again shortly.", e.words()),
+            message: format!(
+                "{network} had a temporary problem ({}); we'll try again shortly.",
+                e.words()
+            ),
             retry_after: publish::reset_time(&answer.headers, now),
         };
     }
@@ -83,5 +98,9 @@ pub fn classify(answer: &Answer, network: &str, plain: impl Fn(&GraphError) -> O
 
 /// The `id` of a Graph answer (`{"id": "…"}`), as text whatever its JSON type.
 pub fn id(json: &Value, field: &str) -> Option<String> {
-    json.get(field).and_then(|v| v.as_str().map(str::to_owned).or_else(|| v.as_u64().map(|n| n.to_string())))
+    json.get(field).and_then(|v| {
+        v.as_str()
+            .map(str::to_owned)
+            .or_else(|| v.as_u64().map(|n| n.to_string()))
+    })
 }

@@ -98,13 +98,23 @@ pub enum Reconciled {
 pub enum PublishError {
     /// Try again later (5xx, network failure before sending, 429 until `retry_after`).
     #[error("{message}")]
-    Retryable { status: Option<u16>, message: String, retry_after: Option<DateTime<Utc>> },
+    Retryable {
+        status: Option<u16>,
+        message: String,
+        retry_after: Option<DateTime<Utc>>,
+    },
     /// The token was refused: refresh once, then the account needs reconnecting.
     #[error("{message}")]
-    Auth { status: Option<u16>, message: String },
+    Auth {
+        status: Option<u16>,
+        message: String,
+    },
     /// The platform refused the content; `message` says what to change, in plain words.
     #[error("{message}")]
-    Permanent { status: Option<u16>, message: String },
+    Permanent {
+        status: Option<u16>,
+        message: String,
+    },
     /// The request was sent and no answer came: it may or may not be published.
     #[error("{message}")]
     Unknown { message: String },
@@ -113,26 +123,45 @@ pub enum PublishError {
 impl PublishError {
     pub fn status(&self) -> Option<u16> {
         match self {
-            PublishError::Retryable { status, .. } | PublishError::Auth { status, .. } | PublishError::Permanent { status, .. } => *status,
+            PublishError::Retryable { status, .. }
+            | PublishError::Auth { status, .. }
+            | PublishError::Permanent { status, .. } => *status,
             PublishError::Unknown { .. } => None,
         }
     }
 
     pub fn retryable(message: impl Into<String>) -> Self {
-        PublishError::Retryable { status: None, message: message.into(), retry_after: None }
+        PublishError::Retryable {
+            status: None,
+            message: message.into(),
+            retry_after: None,
+        }
     }
 
     pub fn permanent(message: impl Into<String>) -> Self {
-        PublishError::Permanent { status: None, message: message.into() }
+        PublishError::Permanent {
+            status: None,
+            message: message.into(),
+        }
     }
 }
 
 #[async_trait]
 pub trait Publisher: Send + Sync {
-    async fn publish(&self, token: &SecretString, req: &PublishRequest, progress: &mut dyn Progress) -> Result<Published, PublishError>;
+    async fn publish(
+        &self,
+        token: &SecretString,
+        req: &PublishRequest,
+        progress: &mut dyn Progress,
+    ) -> Result<Published, PublishError>;
 
     /// Looks for a post whose outcome is unknown. Platforms without a way to look say so.
-    async fn reconcile(&self, _token: &SecretString, _req: &PublishRequest, _progress: &mut dyn Progress) -> Result<Reconciled, PublishError> {
+    async fn reconcile(
+        &self,
+        _token: &SecretString,
+        _req: &PublishRequest,
+        _progress: &mut dyn Progress,
+    ) -> Result<Reconciled, PublishError> {
         Ok(Reconciled::CannotTell)
     }
 }
@@ -165,8 +194,16 @@ pub async fn send(request: reqwest::RequestBuilder, kind: Kind) -> Result<Answer
         Ok(t) => t,
         Err(e) => return Err(transport(e, kind)),
     };
-    let json = if text.trim().is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
-    Ok(Answer { status, headers, json })
+    let json = if text.trim().is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    Ok(Answer {
+        status,
+        headers,
+        json,
+    })
 }
 
 fn transport(e: reqwest::Error, kind: Kind) -> PublishError {
@@ -174,12 +211,17 @@ fn transport(e: reqwest::Error, kind: Kind) -> PublishError {
         return PublishError::retryable("We couldn't reach the network; we'll try again shortly.");
     }
     match kind {
-        Kind::Step => PublishError::retryable(if e.is_timeout() { "The network took too long to answer; we'll try again shortly." } else { "The connection broke; we'll try again shortly." }),
+        Kind::Step => PublishError::retryable(if e.is_timeout() {
+            "The network took too long to answer; we'll try again shortly."
+        } else {
+            "The connection broke; we'll try again shortly."
+        }),
         Kind::Irreversible => PublishError::Unknown {
             message: if e.is_timeout() {
                 "The network didn't answer in time after we sent the post, so we can't tell whether it went out.".into()
             } else {
-                "The connection broke after we sent the post, so we can't tell whether it went out.".into()
+                "The connection broke after we sent the post, so we can't tell whether it went out."
+                    .into()
             },
         },
     }
@@ -188,7 +230,12 @@ fn transport(e: reqwest::Error, kind: Kind) -> PublishError {
 /// The moment a rate limit lifts, from the headers platforms use: `x-rate-limit-reset` (X, epoch
 /// seconds), `retry-after` (seconds or an HTTP date), `x-ratelimit-reset`.
 pub fn reset_time(headers: &HeaderMap, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    let get = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
     // Whole-second values are rounded down by the platform: a second more is never early.
     let margin = chrono::Duration::seconds(1);
     if let Some(epoch) = get("x-rate-limit-reset").and_then(|v| v.parse::<i64>().ok()) {
@@ -204,13 +251,23 @@ pub fn reset_time(headers: &HeaderMap, now: DateTime<Utc>) -> Option<DateTime<Ut
     }
     if let Some(secs) = get("x-ratelimit-reset").and_then(|v| v.parse::<i64>().ok()) {
         // Seconds from now when small, an epoch when large.
-        return if secs > 1_000_000_000 { Utc.timestamp_opt(secs, 0).single().map(|t| t + margin) } else { Some(now + chrono::Duration::seconds(secs) + margin) };
+        return if secs > 1_000_000_000 {
+            Utc.timestamp_opt(secs, 0).single().map(|t| t + margin)
+        } else {
+            Some(now + chrono::Duration::seconds(secs) + margin)
+        };
     }
     // Meta: X-Business-Use-Case-Usage {"id":[{"estimated_time_to_regain_access": minutes}]}.
     if let Some(raw) = get("x-business-use-case-usage")
         && let Ok(v) = serde_json::from_str::<Value>(raw)
     {
-        let minutes = v.as_object().into_iter().flat_map(|o| o.values()).flat_map(|a| a.as_array().into_iter().flatten()).filter_map(|e| e.get("estimated_time_to_regain_access")?.as_i64()).max();
+        let minutes = v
+            .as_object()
+            .into_iter()
+            .flat_map(|o| o.values())
+            .flat_map(|a| a.as_array().into_iter().flatten())
+            .filter_map(|e| e.get("estimated_time_to_regain_access")?.as_i64())
+            .max();
         if let Some(m) = minutes.filter(|m| *m > 0) {
             return Some(now + chrono::Duration::minutes(m));
         }
@@ -222,9 +279,17 @@ pub fn reset_time(headers: &HeaderMap, now: DateTime<Utc>) -> Option<DateTime<Ut
 pub fn classify(answer: &Answer, now: DateTime<Utc>, message: String) -> PublishError {
     let status = Some(answer.status);
     match answer.status {
-        429 => PublishError::Retryable { status, message, retry_after: reset_time(&answer.headers, now) },
+        429 => PublishError::Retryable {
+            status,
+            message,
+            retry_after: reset_time(&answer.headers, now),
+        },
         401 => PublishError::Auth { status, message },
-        s if s >= 500 => PublishError::Retryable { status, message, retry_after: reset_time(&answer.headers, now) },
+        s if s >= 500 => PublishError::Retryable {
+            status,
+            message,
+            retry_after: reset_time(&answer.headers, now),
+        },
         _ => PublishError::Permanent { status, message },
     }
 }
@@ -237,7 +302,9 @@ pub const POLL_BUDGET: Duration = Duration::from_secs(120);
 /// Splits `len` bytes into chunks of `size` (the last may be shorter).
 pub fn chunks(len: u64, size: u64) -> Vec<(u64, u64)> {
     let size = size.max(1);
-    (0..len.div_ceil(size)).map(|i| (i * size, ((i + 1) * size).min(len))).collect()
+    (0..len.div_ceil(size))
+        .map(|i| (i * size, ((i + 1) * size).min(len)))
+        .collect()
 }
 
 #[cfg(test)]
@@ -250,13 +317,23 @@ mod tests {
         let now = Utc.timestamp_opt(1_700_000_000, 0).unwrap();
         let mut h = HeaderMap::new();
         h.insert("x-rate-limit-reset", HeaderValue::from_static("1700000900"));
-        assert_eq!(reset_time(&h, now), Some(now + chrono::Duration::seconds(901)), "a second's margin for rounding");
+        assert_eq!(
+            reset_time(&h, now),
+            Some(now + chrono::Duration::seconds(901)),
+            "a second's margin for rounding"
+        );
         let mut h = HeaderMap::new();
         h.insert("retry-after", HeaderValue::from_static("30"));
-        assert_eq!(reset_time(&h, now), Some(now + chrono::Duration::seconds(31)));
+        assert_eq!(
+            reset_time(&h, now),
+            Some(now + chrono::Duration::seconds(31))
+        );
         let mut h = HeaderMap::new();
         h.insert("x-business-use-case-usage", HeaderValue::from_static(r#"{"123":[{"type":"pages","call_count":100,"estimated_time_to_regain_access":5}]}"#));
-        assert_eq!(reset_time(&h, now), Some(now + chrono::Duration::minutes(5)));
+        assert_eq!(
+            reset_time(&h, now),
+            Some(now + chrono::Duration::minutes(5))
+        );
         assert_eq!(reset_time(&HeaderMap::new(), now), None);
     }
 

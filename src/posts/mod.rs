@@ -299,7 +299,8 @@ pub async fn check(
             options: &options,
             context: &context,
         });
-        if let Some(scope) = missing_publish_scope(platform, &connection.scopes, !facts.is_empty()) {
+        if let Some(scope) = missing_publish_scope(platform, &connection.scopes, !facts.is_empty())
+        {
             issues.push(Issue {
                 severity: Severity::Warning,
                 field: "connection",
@@ -338,7 +339,11 @@ pub async fn check(
 
 /// The permission a platform needs to publish that the account's grant lacks, if any. Grants
 /// that don't list their scopes are taken as complete.
-pub fn missing_publish_scope(platform: Platform, granted: &[String], has_media: bool) -> Option<&'static str> {
+pub fn missing_publish_scope(
+    platform: Platform,
+    granted: &[String],
+    has_media: bool,
+) -> Option<&'static str> {
     if granted.is_empty() {
         return None;
     }
@@ -353,14 +358,20 @@ pub fn missing_publish_scope(platform: Platform, granted: &[String], has_media: 
         Platform::Youtube => &["https://www.googleapis.com/auth/youtube.upload"],
         Platform::Shopify | Platform::Etsy | Platform::Squarespace => &[],
     };
-    needed.iter().copied().find(|n| !granted.iter().any(|g| g == n))
+    needed
+        .iter()
+        .copied()
+        .find(|n| !granted.iter().any(|g| g == n))
 }
 
 /// Warnings that depend on how this Picscripter is reached: platforms that fetch media by URL
 /// (Instagram, Facebook, Pinterest, TikTok photos) can't fetch from `localhost` or a private
 /// address. The sandbox can, so it is spared the warning.
 pub fn add_environment_warnings(config: &crate::config::Config, checked: &mut Checked) {
-    if checked.media.is_empty() || config.sandbox_url.is_some() || !is_private_host(&config.public_base_url) {
+    if checked.media.is_empty()
+        || config.sandbox_url.is_some()
+        || !is_private_host(&config.public_base_url)
+    {
         return;
     }
     for t in &mut checked.targets {
@@ -387,9 +398,19 @@ pub fn add_environment_warnings(config: &crate::config::Config, checked: &mut Ch
 /// Whether a URL's host is this machine or a private network.
 pub fn is_private_host(url: &url::Url) -> bool {
     match url.host() {
-        Some(url::Host::Domain(d)) => d == "localhost" || d.ends_with(".localhost") || d.ends_with(".local") || d.ends_with(".internal") || !d.contains('.'),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback() || ip.is_private() || ip.is_link_local() || ip.is_unspecified(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback() || ip.is_unspecified() || (ip.segments()[0] & 0xfe00) == 0xfc00,
+        Some(url::Host::Domain(d)) => {
+            d == "localhost"
+                || d.ends_with(".localhost")
+                || d.ends_with(".local")
+                || d.ends_with(".internal")
+                || !d.contains('.')
+        }
+        Some(url::Host::Ipv4(ip)) => {
+            ip.is_loopback() || ip.is_private() || ip.is_link_local() || ip.is_unspecified()
+        }
+        Some(url::Host::Ipv6(ip)) => {
+            ip.is_loopback() || ip.is_unspecified() || (ip.segments()[0] & 0xfe00) == 0xfc00
+        }
         None => true,
     }
 }
@@ -1005,9 +1026,14 @@ pub async fn mark_published(
 ) -> Result<(), PostError> {
     let txn = db.begin().await?;
     let (_, targets) = lock(&txn, user_id, post_id).await?;
-    let t = targets.iter().find(|t| t.id == target_id).ok_or(PostError::NotFound)?;
+    let t = targets
+        .iter()
+        .find(|t| t.id == target_id)
+        .ok_or(PostError::NotFound)?;
     if from_db_target(t.status) != TargetStatus::Unknown {
-        return Err(PostError::Locked("Only a post whose outcome is unknown can be marked as published.".into()));
+        return Err(PostError::Locked(
+            "Only a post whose outcome is unknown can be marked as published.".into(),
+        ));
     }
     let now = Utc::now();
     let mut a: post_targets::ActiveModel = t.clone().into();
@@ -1035,9 +1061,14 @@ pub async fn publish_again(
 ) -> Result<(), PostError> {
     let txn = db.begin().await?;
     let (_, targets) = lock(&txn, user_id, post_id).await?;
-    let t = targets.iter().find(|t| t.id == target_id).ok_or(PostError::NotFound)?;
+    let t = targets
+        .iter()
+        .find(|t| t.id == target_id)
+        .ok_or(PostError::NotFound)?;
     if from_db_target(t.status) != TargetStatus::Unknown {
-        return Err(PostError::Locked("Only a post whose outcome is unknown can be published again this way.".into()));
+        return Err(PostError::Locked(
+            "Only a post whose outcome is unknown can be published again this way.".into(),
+        ));
     }
     let now = Utc::now();
     let mut a: post_targets::ActiveModel = t.clone().into();
@@ -1100,7 +1131,9 @@ pub async fn auth_failures(
             [user_id.into(), connection_id.into()],
         ))
         .await?;
-    Ok(row.and_then(|r| r.try_get_by_index::<i64>(0).ok()).unwrap_or(0))
+    Ok(row
+        .and_then(|r| r.try_get_by_index::<i64>(0).ok())
+        .unwrap_or(0))
 }
 
 /// A stored post as a `Draft` again (for editing, duplicating and re-checking).
@@ -1192,19 +1225,37 @@ mod tests {
     fn a_grant_without_the_publish_permission_is_named() {
         let granted = vec!["tweet.read".to_owned(), "tweet.write".to_owned()];
         assert_eq!(missing_publish_scope(Platform::X, &granted, false), None);
-        assert_eq!(missing_publish_scope(Platform::X, &granted, true), Some("media.write"));
-        assert_eq!(missing_publish_scope(Platform::Facebook, &["pages_show_list".to_owned()], false), Some("pages_manage_posts"));
+        assert_eq!(
+            missing_publish_scope(Platform::X, &granted, true),
+            Some("media.write")
+        );
+        assert_eq!(
+            missing_publish_scope(Platform::Facebook, &["pages_show_list".to_owned()], false),
+            Some("pages_manage_posts")
+        );
         // Grants that don't list scopes aren't second-guessed.
         assert_eq!(missing_publish_scope(Platform::Linkedin, &[], false), None);
     }
 
     #[test]
     fn local_and_private_addresses_are_not_reachable_by_platforms() {
-        for private in ["http://localhost:8080", "http://127.0.0.1:8080", "http://192.168.1.5", "http://picscripter:8080", "http://[::1]:8080"] {
-            assert!(is_private_host(&url::Url::parse(private).unwrap()), "{private}");
+        for private in [
+            "http://localhost:8080",
+            "http://127.0.0.1:8080",
+            "http://192.168.1.5",
+            "http://picscripter:8080",
+            "http://[::1]:8080",
+        ] {
+            assert!(
+                is_private_host(&url::Url::parse(private).unwrap()),
+                "{private}"
+            );
         }
         for public in ["https://social.shop.example", "http://203.0.113.7"] {
-            assert!(!is_private_host(&url::Url::parse(public).unwrap()), "{public}");
+            assert!(
+                !is_private_host(&url::Url::parse(public).unwrap()),
+                "{public}"
+            );
         }
     }
 }

@@ -45,7 +45,9 @@ impl PostSummary {
     pub fn in_motion(&self, now: DateTime<Utc>) -> bool {
         self.targets.iter().any(|t| match t.status.as_str() {
             "queued" | "publishing" => true,
-            "scheduled" | "retry_wait" => t.next_attempt_at.is_some_and(|at| at <= now + chrono::Duration::minutes(2)),
+            "scheduled" | "retry_wait" => t
+                .next_attempt_at
+                .is_some_and(|at| at <= now + chrono::Duration::minutes(2)),
             _ => false,
         })
     }

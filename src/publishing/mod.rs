@@ -22,7 +22,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use rand::Rng as _;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait as _, FromQueryResult, Statement, Value as DbValue};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait as _, FromQueryResult, Statement,
+    Value as DbValue,
+};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -32,7 +35,9 @@ use crate::connections::{Connections, RefreshReason, TokenError};
 use crate::domain::{Platform, TargetOptions};
 use crate::entities::{connections as connection_rows, media, post_targets};
 use crate::media::store::MediaStore;
-use crate::platforms::publish::{MediaInput, MediaLoader, PublishError, PublishRequest, Published, Reconciled};
+use crate::platforms::publish::{
+    MediaInput, MediaLoader, PublishError, PublishRequest, Published, Reconciled,
+};
 use progress::DbProgress;
 
 /// What happened to one job.
@@ -109,7 +114,13 @@ struct Claim {
 
 impl Claim {
     fn view(&self) -> TargetView<'_> {
-        TargetView { post_id: self.post_id, caption: self.caption.as_deref(), options: &self.options, body: &self.body, has_media: self.has_media }
+        TargetView {
+            post_id: self.post_id,
+            caption: self.caption.as_deref(),
+            options: &self.options,
+            body: &self.body,
+            has_media: self.has_media,
+        }
     }
 }
 
@@ -126,7 +137,13 @@ struct TargetView<'a> {
 const MEDIA_LINK_TTL: Duration = Duration::from_secs(6 * 3600);
 
 impl Engine {
-    pub fn new(db: DatabaseConnection, config: Arc<Config>, connections: Connections, media: MediaStore, worker: String) -> Self {
+    pub fn new(
+        db: DatabaseConnection,
+        config: Arc<Config>,
+        connections: Connections,
+        media: MediaStore,
+        worker: String,
+    ) -> Self {
         Self {
             lease: Duration::from_secs(config.publish_lease_secs),
             max_attempts: config.publish_max_attempts as i32,
@@ -187,10 +204,15 @@ impl Engine {
 
     /// This worker's own unfinished publishes, handed back at shutdown.
     pub async fn release_mine(&self) -> Result<u64, sea_orm::DbErr> {
-        self.take_back("lease_owner = $1", Some(self.worker.clone())).await
+        self.take_back("lease_owner = $1", Some(self.worker.clone()))
+            .await
     }
 
-    async fn take_back(&self, condition: &str, owner: Option<String>) -> Result<u64, sea_orm::DbErr> {
+    async fn take_back(
+        &self,
+        condition: &str,
+        owner: Option<String>,
+    ) -> Result<u64, sea_orm::DbErr> {
         let values: Vec<DbValue> = owner.into_iter().map(Into::into).collect();
         let rows = IdPost::find_by_statement(Statement::from_sql_and_values(
             DbBackend::Postgres,
@@ -310,28 +332,47 @@ impl Engine {
     /// Everything a publisher needs, loaded fresh at claim time: what goes out is the post as it
     /// is now, not as it was when it was queued.
     async fn publish(&self, claim: &Claim) -> Result<Published, Failure> {
-        let connection = connection_rows::Entity::find_by_id(claim.connection_id).one(&self.db).await.map_err(Failure::db)?.ok_or(Failure::Gone)?;
+        let connection = connection_rows::Entity::find_by_id(claim.connection_id)
+            .one(&self.db)
+            .await
+            .map_err(Failure::db)?
+            .ok_or(Failure::Gone)?;
         let platform: Platform = connection.platform.parse().map_err(|_| Failure::Gone)?;
         let Some(publisher) = self.connections.registry().publisher(platform) else {
-            return Err(Failure::Publish(PublishError::permanent(format!("Publishing to {} isn't available on this Picscripter.", platform.display_name()))));
+            return Err(Failure::Publish(PublishError::permanent(format!(
+                "Publishing to {} isn't available on this Picscripter.",
+                platform.display_name()
+            ))));
         };
         let request = self.request(&claim.view(), &connection, platform).await?;
         let token = match self.connections.access_token_of(&connection).await {
             Ok(t) => t,
             Err(e) => return Err(Failure::Token(e)),
         };
-        let mut progress = DbProgress::load(self.db.clone(), claim.id, self.worker.clone(), claim.progress.clone());
+        let mut progress = DbProgress::load(
+            self.db.clone(),
+            claim.id,
+            self.worker.clone(),
+            claim.progress.clone(),
+        );
         match publisher.publish(&token, &request, &mut progress).await {
             Err(PublishError::Auth { .. }) => {
                 // One refresh (single-flight across callers), then one more try.
                 let seen = crate::security::sha256_hex(token.expose_secret().as_bytes());
-                let fresh: SecretString = match self.connections.refresh(connection.id, RefreshReason::Rejected(seen)).await {
+                let fresh: SecretString = match self
+                    .connections
+                    .refresh(connection.id, RefreshReason::Rejected(seen))
+                    .await
+                {
                     Ok((t, _)) => t,
                     Err(e) => return Err(Failure::Token(e)),
                 };
                 match publisher.publish(&fresh, &request, &mut progress).await {
                     Err(PublishError::Auth { message, .. }) => {
-                        self.connections.mark_rejected(connection.id, &message).await.map_err(Failure::db)?;
+                        self.connections
+                            .mark_rejected(connection.id, &message)
+                            .await
+                            .map_err(Failure::db)?;
                         Err(Failure::Token(TokenError::NeedsReauth(message)))
                     }
                     other => other.map_err(Failure::Publish),
@@ -341,7 +382,12 @@ impl Engine {
         }
     }
 
-    async fn request(&self, target: &TargetView<'_>, connection: &connection_rows::Model, platform: Platform) -> Result<PublishRequest, Failure> {
+    async fn request(
+        &self,
+        target: &TargetView<'_>,
+        connection: &connection_rows::Model,
+        platform: Platform,
+    ) -> Result<PublishRequest, Failure> {
         let options = TargetOptions::from_json(platform, target.options)
             .ok()
             .or_else(|| TargetOptions::default_for(platform))
@@ -363,14 +409,31 @@ impl Engine {
         for m in &rows {
             match crate::posts::media_facts(m) {
                 Some(f) => facts.push(f),
-                None => return Err(Failure::Publish(PublishError::permanent(format!("We couldn't read \"{}\" from the library. Upload it again.", m.original_filename)))),
+                None => {
+                    return Err(Failure::Publish(PublishError::permanent(format!(
+                        "We couldn't read \"{}\" from the library. Upload it again.",
+                        m.original_filename
+                    ))));
+                }
             }
         }
-        let caption = target.caption.filter(|c| !c.trim().is_empty()).unwrap_or(target.body).to_owned();
+        let caption = target
+            .caption
+            .filter(|c| !c.trim().is_empty())
+            .unwrap_or(target.body)
+            .to_owned();
         let context = crate::domain::TargetContext::default();
-        let draft = crate::domain::TargetDraft { platform, caption: &caption, media: &facts, options: &options, context: &context };
+        let draft = crate::domain::TargetDraft {
+            platform,
+            caption: &caption,
+            media: &facts,
+            options: &options,
+            context: &context,
+        };
         let Some(format) = crate::domain::preflight::format_for(&draft) else {
-            return Err(Failure::Publish(PublishError::permanent("We couldn't tell what kind of post this is. Open it, check its media and options, and schedule it again.")));
+            return Err(Failure::Publish(PublishError::permanent(
+                "We couldn't tell what kind of post this is. Open it, check its media and options, and schedule it again.",
+            )));
         };
         let rules = format.rules();
         let mut media_inputs = Vec::with_capacity(rows.len());
@@ -382,14 +445,36 @@ impl Engine {
                     tracing::warn!(media = %m.id, error = %e, "couldn't make the JPEG rendition");
                     Failure::Publish(PublishError::retryable("We couldn't prepare a JPEG copy of a photo; we'll try again shortly."))
                 })?;
-                let size = self.media.size(&key).await.map_err(|e| Failure::Publish(PublishError::retryable(format!("reading the JPEG copy: {e}"))))?;
-                let jpeg = crate::domain::MediaFacts::image(crate::domain::Mime::Jpeg, size, f.width(), f.height()).expect("a JPEG is a photo");
-                (key, crate::media::signed::signed_jpeg_url(&self.config, m.id, MEDIA_LINK_TTL), jpeg)
+                let size = self.media.size(&key).await.map_err(|e| {
+                    Failure::Publish(PublishError::retryable(format!(
+                        "reading the JPEG copy: {e}"
+                    )))
+                })?;
+                let jpeg = crate::domain::MediaFacts::image(
+                    crate::domain::Mime::Jpeg,
+                    size,
+                    f.width(),
+                    f.height(),
+                )
+                .expect("a JPEG is a photo");
+                (
+                    key,
+                    crate::media::signed::signed_jpeg_url(&self.config, m.id, MEDIA_LINK_TTL),
+                    jpeg,
+                )
             } else {
-                (m.storage_key.clone(), crate::media::signed_url(&self.config, m.id, MEDIA_LINK_TTL), f)
+                (
+                    m.storage_key.clone(),
+                    crate::media::signed_url(&self.config, m.id, MEDIA_LINK_TTL),
+                    f,
+                )
             };
             media_inputs.push(MediaInput {
-                loader: Arc::new(StoreLoader { store: self.media.clone(), key, len: facts.size_bytes() }),
+                loader: Arc::new(StoreLoader {
+                    store: self.media.clone(),
+                    key,
+                    len: facts.size_bytes(),
+                }),
                 facts,
                 alt_text: m.alt_text.clone(),
                 url,
@@ -405,7 +490,12 @@ impl Engine {
         })
     }
 
-    async fn record_published(&self, claim: &Claim, job_id: Uuid, published: Published) -> Result<Outcome, sea_orm::DbErr> {
+    async fn record_published(
+        &self,
+        claim: &Claim,
+        job_id: Uuid,
+        published: Published,
+    ) -> Result<Outcome, sea_orm::DbErr> {
         // One statement: the target, the attempt, and the post's status (derived with this
         // target's new status, since a statement doesn't see its own changes).
         self.db
@@ -436,7 +526,12 @@ impl Engine {
         Ok(Outcome::Published)
     }
 
-    async fn record_failure(&self, claim: &Claim, job_id: Uuid, failure: Failure) -> Result<Outcome, sea_orm::DbErr> {
+    async fn record_failure(
+        &self,
+        claim: &Claim,
+        job_id: Uuid,
+        failure: Failure,
+    ) -> Result<Outcome, sea_orm::DbErr> {
         let (status, class, message, next, http, outcome) = match failure {
             Failure::Db(e) => {
                 // Our own database failed mid-way: the lease will expire and the target returns
@@ -444,22 +539,54 @@ impl Engine {
                 tracing::error!(target = %claim.id, error = %e, "database error while publishing");
                 return Err(e);
             }
-            Failure::Gone => ("cancelled", "permanent", "The post or its account was removed before it went out.".to_owned(), None, None, Outcome::Failed),
-            Failure::Token(TokenError::NeedsReauth(reason)) => (
-                "failed",
-                "auth",
-                format!("The account needs reconnecting: {}. Reconnect it under Connections, then retry this post.", reason.trim_end_matches('.')),
+            Failure::Gone => (
+                "cancelled",
+                "permanent",
+                "The post or its account was removed before it went out.".to_owned(),
                 None,
                 None,
                 Outcome::Failed,
             ),
-            Failure::Token(TokenError::NotFound) => ("cancelled", "permanent", "The account was disconnected before the post went out.".to_owned(), None, None, Outcome::Failed),
+            Failure::Token(TokenError::NeedsReauth(reason)) => (
+                "failed",
+                "auth",
+                format!(
+                    "The account needs reconnecting: {}. Reconnect it under Connections, then retry this post.",
+                    reason.trim_end_matches('.')
+                ),
+                None,
+                None,
+                Outcome::Failed,
+            ),
+            Failure::Token(TokenError::NotFound) => (
+                "cancelled",
+                "permanent",
+                "The account was disconnected before the post went out.".to_owned(),
+                None,
+                None,
+                Outcome::Failed,
+            ),
             Failure::Token(TokenError::Temporary(m)) => self.retry_or_give_up(claim, m, None, None),
             Failure::Token(TokenError::Db(e)) => return Err(e),
-            Failure::Publish(PublishError::Retryable { status, message, retry_after }) => self.retry_or_give_up(claim, message, retry_after, status),
-            Failure::Publish(PublishError::Auth { status, message }) => ("failed", "auth", message, None, status, Outcome::Failed),
-            Failure::Publish(PublishError::Permanent { status, message }) => ("failed", "permanent", message, None, status, Outcome::Failed),
-            Failure::Publish(PublishError::Unknown { message }) => ("unknown", "unknown", message, None, None, Outcome::Unknown),
+            Failure::Publish(PublishError::Retryable {
+                status,
+                message,
+                retry_after,
+            }) => self.retry_or_give_up(claim, message, retry_after, status),
+            Failure::Publish(PublishError::Auth { status, message }) => {
+                ("failed", "auth", message, None, status, Outcome::Failed)
+            }
+            Failure::Publish(PublishError::Permanent { status, message }) => (
+                "failed",
+                "permanent",
+                message,
+                None,
+                status,
+                Outcome::Failed,
+            ),
+            Failure::Publish(PublishError::Unknown { message }) => {
+                ("unknown", "unknown", message, None, None, Outcome::Unknown)
+            }
         };
         let job_outcome = match outcome {
             Outcome::Retry => "retry",
@@ -504,9 +631,19 @@ impl Engine {
         message: String,
         reset: Option<DateTime<Utc>>,
         status: Option<u16>,
-    ) -> (&'static str, &'static str, String, Option<DateTime<Utc>>, Option<u16>, Outcome) {
+    ) -> (
+        &'static str,
+        &'static str,
+        String,
+        Option<DateTime<Utc>>,
+        Option<u16>,
+        Outcome,
+    ) {
         if claim.attempt_count >= self.max_attempts {
-            let m = format!("We tried {} times and it kept failing: {message} Retry it when the network is back.", claim.attempt_count);
+            let m = format!(
+                "We tried {} times and it kept failing: {message} Retry it when the network is back.",
+                claim.attempt_count
+            );
             return ("failed", "retryable", m, None, status, Outcome::Failed);
         }
         let exp = 2f64.powi((claim.attempt_count - 1).clamp(0, 10));
@@ -518,7 +655,14 @@ impl Engine {
             Some(r) if r > backoff => r,
             _ => backoff,
         };
-        ("retry_wait", "retryable", message, Some(next), status, Outcome::Retry)
+        (
+            "retry_wait",
+            "retryable",
+            message,
+            Some(next),
+            status,
+            Outcome::Retry,
+        )
     }
 
     /// Asks the platform about targets whose outcome is unknown, where it can tell.
@@ -549,19 +693,46 @@ impl Engine {
     }
 
     async fn reconcile_one(&self, target: &post_targets::Model) -> Result<bool, sea_orm::DbErr> {
-        let Some(connection) = connection_rows::Entity::find_by_id(target.connection_id).one(&self.db).await? else { return Ok(false) };
-        let Ok(platform) = connection.platform.parse::<Platform>() else { return Ok(false) };
-        let Some(publisher) = self.connections.registry().publisher(platform) else { return Ok(false) };
-        let Some(post) = crate::entities::posts::Entity::find_by_id(target.post_id).one(&self.db).await? else { return Ok(false) };
-        let view = TargetView { post_id: target.post_id, caption: target.caption.as_deref(), options: &target.options, body: &post.body, has_media: true };
+        let Some(connection) = connection_rows::Entity::find_by_id(target.connection_id)
+            .one(&self.db)
+            .await?
+        else {
+            return Ok(false);
+        };
+        let Ok(platform) = connection.platform.parse::<Platform>() else {
+            return Ok(false);
+        };
+        let Some(publisher) = self.connections.registry().publisher(platform) else {
+            return Ok(false);
+        };
+        let Some(post) = crate::entities::posts::Entity::find_by_id(target.post_id)
+            .one(&self.db)
+            .await?
+        else {
+            return Ok(false);
+        };
+        let view = TargetView {
+            post_id: target.post_id,
+            caption: target.caption.as_deref(),
+            options: &target.options,
+            body: &post.body,
+            has_media: true,
+        };
         let request = match self.request(&view, &connection, platform).await {
             Ok(r) => r,
             Err(Failure::Db(e)) => return Err(e),
             Err(_) => return Ok(false),
         };
-        let Ok(token) = self.connections.access_token(connection.id).await else { return Ok(false) };
+        let Ok(token) = self.connections.access_token(connection.id).await else {
+            return Ok(false);
+        };
         let mut progress = DbProgress::unowned(self.db.clone(), target.id, target.progress.clone());
-        let sent_at = target.progress.get("sent_at").and_then(Value::as_str).and_then(|s| DateTime::parse_from_rfc3339(s).ok()).map(|t| t.with_timezone(&Utc));
+        let sent_at = target
+            .progress
+            .get("sent_at")
+            .and_then(Value::as_str)
+            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+            .map(|t| t.with_timezone(&Utc));
         match publisher.reconcile(&token, &request, &mut progress).await {
             Ok(Reconciled::Published(p)) => {
                 self.db
@@ -576,7 +747,9 @@ impl Engine {
                 Ok(true)
             }
             // Confirmed absent a while after sending: safe to send again.
-            Ok(Reconciled::NotPublished) if sent_at.is_some_and(|s| Utc::now() - s > chrono::Duration::minutes(2)) => {
+            Ok(Reconciled::NotPublished)
+                if sent_at.is_some_and(|s| Utc::now() - s > chrono::Duration::minutes(2)) =>
+            {
                 self.db
                     .execute_raw(Statement::from_sql_and_values(
                         DbBackend::Postgres,
@@ -609,7 +782,12 @@ impl Engine {
 }
 
 fn uuid_array(ids: &[Uuid]) -> DbValue {
-    DbValue::Array(sea_orm::sea_query::ArrayType::Uuid, Some(Box::new(ids.iter().map(|i| DbValue::Uuid(Some(*i))).collect())))
+    DbValue::Array(
+        sea_orm::sea_query::ArrayType::Uuid,
+        Some(Box::new(
+            ids.iter().map(|i| DbValue::Uuid(Some(*i))).collect(),
+        )),
+    )
 }
 
 /// Stops a background task when dropped.
@@ -650,7 +828,13 @@ impl MediaLoader for StoreLoader {
     }
 
     async fn range(&self, start: u64, end_exclusive: u64) -> Result<bytes::Bytes, String> {
-        let got = self.store.get(&self.key, Some(start..end_exclusive)).await.map_err(|e| format!("reading the file: {e}"))?;
-        got.bytes().await.map_err(|e| format!("reading the file: {e}"))
+        let got = self
+            .store
+            .get(&self.key, Some(start..end_exclusive))
+            .await
+            .map_err(|e| format!("reading the file: {e}"))?;
+        got.bytes()
+            .await
+            .map_err(|e| format!("reading the file: {e}"))
     }
 }

@@ -54,7 +54,9 @@ pub fn upload_router() -> Router<AppState> {
 
 /// Signed public links: no session, no rate limit.
 pub fn public_router() -> Router<AppState> {
-    Router::new().route("/m/{id}", get(public_file)).route("/m/{id}/jpeg", get(public_jpeg))
+    Router::new()
+        .route("/m/{id}", get(public_file))
+        .route("/m/{id}/jpeg", get(public_jpeg))
 }
 
 /// What the file input accepts (the server decides from the bytes anyway).
@@ -588,14 +590,25 @@ async fn public_jpeg(
     if !media::signed::verify_jpeg(&state.config, id, exp, &q.sig, Utc::now().timestamp()) {
         return Err(AppError::Forbidden);
     }
-    let m = media::find_by_id(&state.db, id).await?.ok_or(AppError::NotFound)?;
-    let key = media::rendition::ensure_jpeg(&state.media, &m).await.map_err(AppError::Internal)?;
-    let bytes = state.media.read(&key).await.map_err(|e| AppError::Internal(e.into()))?;
+    let m = media::find_by_id(&state.db, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let key = media::rendition::ensure_jpeg(&state.media, &m)
+        .await
+        .map_err(AppError::Internal)?;
+    let bytes = state
+        .media
+        .read(&key)
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
     let remaining = (exp - Utc::now().timestamp()).clamp(0, 3600);
     Ok((
         [
             (header::CONTENT_TYPE, "image/jpeg".to_owned()),
-            (header::CACHE_CONTROL, format!("private, max-age={remaining}")),
+            (
+                header::CACHE_CONTROL,
+                format!("private, max-age={remaining}"),
+            ),
         ],
         bytes,
     )

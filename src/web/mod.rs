@@ -228,7 +228,8 @@ async fn server_timing(req: Request, next: middleware::Next) -> axum::response::
         }
     }
     if let Ok(v) = HeaderValue::from_str(&value) {
-        res.headers_mut().insert(HeaderName::from_static("server-timing"), v);
+        res.headers_mut()
+            .insert(HeaderName::from_static("server-timing"), v);
     }
     res
 }

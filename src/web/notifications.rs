@@ -95,20 +95,37 @@ async fn rows(state: &AppState, user_id: Uuid) -> Result<Vec<NoticeRow>, sea_orm
 }
 
 fn excerpt(body: &str) -> String {
-    let line = body.lines().find(|l| !l.trim().is_empty()).unwrap_or("(no text)").trim();
-    if line.chars().count() > 90 { format!("{}…", line.chars().take(89).collect::<String>()) } else { line.to_owned() }
+    let line = body
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("(no text)")
+        .trim();
+    if line.chars().count() > 90 {
+        format!("{}…", line.chars().take(89).collect::<String>())
+    } else {
+        line.to_owned()
+    }
 }
 
-async fn index(State(state): State<AppState>, CurrentUser(user): CurrentUser, ctx: PageContext) -> Result<Response, AppError> {
+async fn index(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ctx: PageContext,
+) -> Result<Response, AppError> {
     let zone = TimeZone::parse_or_utc(&user.time_zone);
     let rows = rows(&state, user.id).await?;
     let mut groups: Vec<AuthGroup> = Vec::new();
     let mut notices = Vec::with_capacity(rows.len());
     for r in rows {
-        let Ok(platform) = r.platform.parse::<Platform>() else { continue };
+        let Ok(platform) = r.platform.parse::<Platform>() else {
+            continue;
+        };
         let auth = r.status == "failed" && r.last_error_class.as_deref() == Some("auth");
         if auth {
-            match groups.iter_mut().find(|g| g.connection_id == r.connection_id) {
+            match groups
+                .iter_mut()
+                .find(|g| g.connection_id == r.connection_id)
+            {
                 Some(g) => g.count += 1,
                 None => groups.push(AuthGroup {
                     connection_id: r.connection_id,
@@ -130,16 +147,27 @@ async fn index(State(state): State<AppState>, CurrentUser(user): CurrentUser, ct
             }),
             status: r.status,
             auth,
-            when: r.updated_at.with_timezone(&zone.tz()).format("%a %-d %b, %H:%M").to_string(),
+            when: r
+                .updated_at
+                .with_timezone(&zone.tz())
+                .format("%a %-d %b, %H:%M")
+                .to_string(),
             platform,
             account: r.display_name,
         });
     }
-    render::page(&NotificationsPage { ctx: ctx.at("notifications"), notices, groups })
+    render::page(&NotificationsPage {
+        ctx: ctx.at("notifications"),
+        notices,
+        groups,
+    })
 }
 
 /// How many things need attention, for the nav; it polls itself.
-async fn badge(State(state): State<AppState>, CurrentUser(user): CurrentUser) -> Result<Response, AppError> {
+async fn badge(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+) -> Result<Response, AppError> {
     let row = state
         .db
         .query_one_raw(Statement::from_sql_and_values(
@@ -149,7 +177,9 @@ async fn badge(State(state): State<AppState>, CurrentUser(user): CurrentUser) ->
             [user.id.into()],
         ))
         .await?;
-    let count = row.and_then(|r| r.try_get_by_index::<i64>(0).ok()).unwrap_or(0);
+    let count = row
+        .and_then(|r| r.try_get_by_index::<i64>(0).ok())
+        .unwrap_or(0);
     render::page(&Badge { count })
 }
 
@@ -163,16 +193,32 @@ async fn retry_connection(
 ) -> Result<Response, AppError> {
     let form = FormData::parse(&body);
     let id = Uuid::parse_str(&id).map_err(|_| AppError::NotFound)?;
-    let connection = state.connections.find_for_user(user.id, id).await?.ok_or(AppError::NotFound)?;
-    let to = crate::web::auth::safe_next(form.str("back")).unwrap_or("/notifications").to_owned();
+    let connection = state
+        .connections
+        .find_for_user(user.id, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let to = crate::web::auth::safe_next(form.str("back"))
+        .unwrap_or("/notifications")
+        .to_owned();
     if connection.status != crate::entities::enums::ConnectionStatus::Active {
-        session::flash(&session, FlashKind::Error, format!("{} still needs reconnecting. Reconnect it first, then retry.", connection.display_name)).await?;
+        session::flash(
+            &session,
+            FlashKind::Error,
+            format!(
+                "{} still needs reconnecting. Reconnect it first, then retry.",
+                connection.display_name
+            ),
+        )
+        .await?;
         return Ok(Redirect::to(&to).into_response());
     }
-    let n = crate::posts::retry_auth_failures(&state.db, user.id, id).await.map_err(|e| match e {
-        crate::posts::PostError::Db(e) => AppError::from(e),
-        _ => AppError::NotFound,
-    })?;
+    let n = crate::posts::retry_auth_failures(&state.db, user.id, id)
+        .await
+        .map_err(|e| match e {
+            crate::posts::PostError::Db(e) => AppError::from(e),
+            _ => AppError::NotFound,
+        })?;
     let message = match n {
         0 => "Nothing was waiting for this account.".to_owned(),
         1 => "Publishing the post that was waiting for this account now.".to_owned(),

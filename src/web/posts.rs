@@ -37,8 +37,14 @@ pub fn router() -> Router<AppState> {
         .route("/posts/{id}/delete", post(delete))
         .route("/posts/{id}/publish-now", post(publish_now))
         .route("/posts/{id}/retry", post(retry))
-        .route("/posts/{id}/targets/{target}/mark-published", post(mark_published))
-        .route("/posts/{id}/targets/{target}/publish-again", post(publish_again))
+        .route(
+            "/posts/{id}/targets/{target}/mark-published",
+            post(mark_published),
+        )
+        .route(
+            "/posts/{id}/targets/{target}/publish-again",
+            post(publish_again),
+        )
 }
 
 pub struct TargetRow {
@@ -359,7 +365,11 @@ async fn history(
             outcome_class: job_outcome_class(j.outcome),
             took: j.finished_at.map(|f| {
                 let ms = (f - j.started_at).num_milliseconds().max(0);
-                if ms < 1000 { format!("{ms} ms") } else { format!("{:.1} s", ms as f64 / 1000.0) }
+                if ms < 1000 {
+                    format!("{ms} ms")
+                } else {
+                    format!("{:.1} s", ms as f64 / 1000.0)
+                }
             }),
             http_status: j.http_status,
             message: j.error_message,
@@ -515,7 +525,10 @@ async fn retry(
 }
 
 fn target_ids(id: &str, target: &str) -> Result<(Uuid, Uuid), AppError> {
-    Ok((post_id(id)?, Uuid::parse_str(target).map_err(|_| AppError::NotFound)?))
+    Ok((
+        post_id(id)?,
+        Uuid::parse_str(target).map_err(|_| AppError::NotFound)?,
+    ))
 }
 
 async fn mark_published(
@@ -530,7 +543,8 @@ async fn mark_published(
     let to = back(&form, &format!("/posts/{id}"));
     let url = Some(form.str("url").trim()).filter(|u| !u.is_empty());
     if let Some(u) = url
-        && !url::Url::parse(u).is_ok_and(|p| matches!(p.scheme(), "http" | "https") && p.host().is_some())
+        && !url::Url::parse(u)
+            .is_ok_and(|p| matches!(p.scheme(), "http" | "https") && p.host().is_some())
     {
         let message = "That isn't a web address. Paste the post's link from the network (starting with https://), or leave it empty.";
         return finish(&session, Err(PostError::Locked(message.into())), &to).await;

@@ -274,7 +274,10 @@ impl TestSandbox {
     pub async fn published(&self, platform: &str) -> Vec<serde_json::Value> {
         let res = self
             .client
-            .get(format!("{}/_sandbox/published?platform={platform}", self.url))
+            .get(format!(
+                "{}/_sandbox/published?platform={platform}",
+                self.url
+            ))
             .send()
             .await
             .unwrap();
@@ -348,7 +351,10 @@ impl TestApp {
         self.spawn_worker_with(|_| {})
     }
 
-    pub fn spawn_worker_with(&self, customize: impl FnOnce(&mut BTreeMap<String, String>)) -> TestWorker {
+    pub fn spawn_worker_with(
+        &self,
+        customize: impl FnOnce(&mut BTreeMap<String, String>),
+    ) -> TestWorker {
         let mut env = self.env.clone();
         customize(&mut env);
         let config = Config::from_env(&env).expect("the worker configuration is valid");
@@ -360,7 +366,10 @@ impl TestApp {
             .await
             .expect("the worker runs");
         });
-        TestWorker { stop: Some(tx), handle: Some(handle) }
+        TestWorker {
+            stop: Some(tx),
+            handle: Some(handle),
+        }
     }
 }
 

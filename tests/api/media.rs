@@ -59,7 +59,13 @@ fn gif(width: u32, height: u32) -> Vec<u8> {
 
 /// An H.264-labelled MP4 (the samples are placeholders: nothing here decodes frames) of
 /// `frames` frames of `frame_ms` each.
-pub(crate) fn mp4_video(width: u16, height: u16, frames: u32, frame_ms: u32, brand: &str) -> Vec<u8> {
+pub(crate) fn mp4_video(
+    width: u16,
+    height: u16,
+    frames: u32,
+    frame_ms: u32,
+    brand: &str,
+) -> Vec<u8> {
     let config = mp4::Mp4Config {
         major_brand: brand.parse().unwrap(),
         minor_version: 512,

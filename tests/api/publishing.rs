@@ -38,7 +38,10 @@ const TEST_TIMINGS: [(&str, &str); 5] = [
 async fn shop() -> Shop {
     let sandbox = TestSandbox::start().await;
     let media = tempfile::tempdir().unwrap();
-    let (url, path) = (sandbox.url.clone(), media.path().to_string_lossy().into_owned());
+    let (url, path) = (
+        sandbox.url.clone(),
+        media.path().to_string_lossy().into_owned(),
+    );
     let app = spawn_app_with(move |env| {
         env.insert("SANDBOX_URL".into(), url);
         env.insert("MEDIA_STORE".into(), path);
@@ -60,7 +63,13 @@ async fn shop() -> Shop {
         .plaintext
         .expose_secret()
         .to_owned();
-    Shop { app, sandbox, _media: media, user, token }
+    Shop {
+        app,
+        sandbox,
+        _media: media,
+        user,
+        token,
+    }
 }
 
 impl Shop {
@@ -78,21 +87,48 @@ impl Shop {
     }
 
     /// Creates a post through the API; `when` is `None` for "publish now".
-    async fn post(&self, body: &str, media: &[Uuid], targets: Value, when: Option<chrono::DateTime<Utc>>) -> Uuid {
+    async fn post(
+        &self,
+        body: &str,
+        media: &[Uuid],
+        targets: Value,
+        when: Option<chrono::DateTime<Utc>>,
+    ) -> Uuid {
         let mut req = json!({ "body": body, "media_ids": media, "targets": targets });
         match when {
             Some(at) => req["scheduled_at"] = json!(at.to_rfc3339()),
             None => req["publish_now"] = json!(true),
         }
-        let res = self.app.client.post(self.app.url("/api/v1/posts")).bearer_auth(&self.token).json(&req).send().await.unwrap();
+        let res = self
+            .app
+            .client
+            .post(self.app.url("/api/v1/posts"))
+            .bearer_auth(&self.token)
+            .json(&req)
+            .send()
+            .await
+            .unwrap();
         let status = res.status();
         let answer: Value = res.json().await.unwrap();
-        assert_eq!(status, StatusCode::CREATED, "the post is accepted: {answer}");
+        assert_eq!(
+            status,
+            StatusCode::CREATED,
+            "the post is accepted: {answer}"
+        );
         answer["id"].as_str().unwrap().parse().unwrap()
     }
 
     /// `(platform, status, remote_id, remote_url, last_error)` of each target of a post.
-    async fn targets(&self, post: Uuid) -> Vec<(String, String, Option<String>, Option<String>, Option<String>)> {
+    async fn targets(
+        &self,
+        post: Uuid,
+    ) -> Vec<(
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    )> {
         use sea_orm::{ConnectionTrait as _, Statement};
         let rows = self
             .app
@@ -137,44 +173,152 @@ impl Shop {
 }
 
 fn published_texts(records: &[Value]) -> Vec<String> {
-    records.iter().map(|r| r["text"].as_str().unwrap_or_default().to_owned()).collect()
+    records
+        .iter()
+        .map(|r| r["text"].as_str().unwrap_or_default().to_owned())
+        .collect()
 }
 
 #[tokio::test]
 async fn every_network_publishes_each_kind_of_post_and_records_its_id_and_link() {
     let s = shop().await;
     let mut accounts = std::collections::HashMap::new();
-    for p in [Platform::X, Platform::Instagram, Platform::Facebook, Platform::Linkedin, Platform::Pinterest, Platform::Tiktok, Platform::Youtube] {
+    for p in [
+        Platform::X,
+        Platform::Instagram,
+        Platform::Facebook,
+        Platform::Linkedin,
+        Platform::Pinterest,
+        Platform::Tiktok,
+        Platform::Youtube,
+    ] {
         accounts.insert(p, s.connect(p).await);
     }
     let photo = stored(&s.app, "mug.jpg", jpeg(1080, 1080, 1)).await;
     let second = stored(&s.app, "bowl.jpg", jpeg(1080, 1350, 2)).await;
     // A PNG: Instagram and TikTok take only JPEG, so they must be handed a converted copy.
     let png_photo = stored(&s.app, "plate.png", png(1080, 1080, 3)).await;
-    let video = stored(&s.app, "glazing.mp4", mp4_video(720, 1280, 100, 100, "isom")).await;
+    let video = stored(
+        &s.app,
+        "glazing.mp4",
+        mp4_video(720, 1280, 100, 100, "isom"),
+    )
+    .await;
     let _worker = s.app.spawn_worker();
 
     let t = |p: Platform| json!({ "connection_id": accounts[&p] });
-    let with = |p: Platform, options: Value| json!({ "connection_id": accounts[&p], "options": options });
+    let with =
+        |p: Platform, options: Value| json!({ "connection_id": accounts[&p], "options": options });
     let tiktok = json!({ "privacy_level": "SELF_ONLY" });
     let cases: Vec<(&str, &str, Vec<Uuid>, Value)> = vec![
-        ("x text", "Fresh mugs are in the shop", vec![], json!([t(Platform::X)])),
-        ("x photos", "Two new glazes", vec![photo, second], json!([t(Platform::X)])),
-        ("x video", "Glazing day", vec![video], json!([t(Platform::X)])),
-        ("instagram feed from a PNG", "Plates, finally", vec![png_photo], json!([t(Platform::Instagram)])),
-        ("instagram carousel", "The whole set", vec![photo, second], json!([t(Platform::Instagram)])),
-        ("instagram reel", "Watch the glaze run", vec![video], json!([t(Platform::Instagram)])),
-        ("instagram story", "Today at the studio", vec![photo], json!([with(Platform::Instagram, json!({"kind": "story"}))])),
-        ("facebook text", "Studio open on Saturday", vec![], json!([t(Platform::Facebook)])),
-        ("facebook link", "New collection: https://maple-and-moss.example/mugs", vec![], json!([t(Platform::Facebook)])),
-        ("facebook photo", "One mug", vec![photo], json!([t(Platform::Facebook)])),
-        ("facebook photos", "Two mugs", vec![photo, second], json!([t(Platform::Facebook)])),
-        ("linkedin text", "We are hiring a potter #ceramics", vec![], json!([t(Platform::Linkedin)])),
-        ("linkedin photos", "Behind the scenes (kiln day)", vec![photo, second], json!([t(Platform::Linkedin)])),
-        ("pinterest pin", "Speckled mug, stoneware", vec![photo], json!([with(Platform::Pinterest, json!({"title": "Speckled mug", "link": "https://maple-and-moss.example/mugs/speckled"}))])),
-        ("tiktok photos from a PNG", "Plates in the light", vec![png_photo, photo], json!([with(Platform::Tiktok, tiktok.clone())])),
-        ("tiktok video", "Trimming a bowl", vec![video], json!([with(Platform::Tiktok, tiktok.clone())])),
-        ("youtube video", "How we glaze", vec![video], json!([with(Platform::Youtube, json!({"title": "How we glaze a mug", "privacy": "unlisted", "tags": ["pottery"]}))])),
+        (
+            "x text",
+            "Fresh mugs are in the shop",
+            vec![],
+            json!([t(Platform::X)]),
+        ),
+        (
+            "x photos",
+            "Two new glazes",
+            vec![photo, second],
+            json!([t(Platform::X)]),
+        ),
+        (
+            "x video",
+            "Glazing day",
+            vec![video],
+            json!([t(Platform::X)]),
+        ),
+        (
+            "instagram feed from a PNG",
+            "Plates, finally",
+            vec![png_photo],
+            json!([t(Platform::Instagram)]),
+        ),
+        (
+            "instagram carousel",
+            "The whole set",
+            vec![photo, second],
+            json!([t(Platform::Instagram)]),
+        ),
+        (
+            "instagram reel",
+            "Watch the glaze run",
+            vec![video],
+            json!([t(Platform::Instagram)]),
+        ),
+        (
+            "instagram story",
+            "Today at the studio",
+            vec![photo],
+            json!([with(Platform::Instagram, json!({"kind": "story"}))]),
+        ),
+        (
+            "facebook text",
+            "Studio open on Saturday",
+            vec![],
+            json!([t(Platform::Facebook)]),
+        ),
+        (
+            "facebook link",
+            "New collection: https://maple-and-moss.example/mugs",
+            vec![],
+            json!([t(Platform::Facebook)]),
+        ),
+        (
+            "facebook photo",
+            "One mug",
+            vec![photo],
+            json!([t(Platform::Facebook)]),
+        ),
+        (
+            "facebook photos",
+            "Two mugs",
+            vec![photo, second],
+            json!([t(Platform::Facebook)]),
+        ),
+        (
+            "linkedin text",
+            "We are hiring a potter #ceramics",
+            vec![],
+            json!([t(Platform::Linkedin)]),
+        ),
+        (
+            "linkedin photos",
+            "Behind the scenes (kiln day)",
+            vec![photo, second],
+            json!([t(Platform::Linkedin)]),
+        ),
+        (
+            "pinterest pin",
+            "Speckled mug, stoneware",
+            vec![photo],
+            json!([with(
+                Platform::Pinterest,
+                json!({"title": "Speckled mug", "link": "https://maple-and-moss.example/mugs/speckled"})
+            )]),
+        ),
+        (
+            "tiktok photos from a PNG",
+            "Plates in the light",
+            vec![png_photo, photo],
+            json!([with(Platform::Tiktok, tiktok.clone())]),
+        ),
+        (
+            "tiktok video",
+            "Trimming a bowl",
+            vec![video],
+            json!([with(Platform::Tiktok, tiktok.clone())]),
+        ),
+        (
+            "youtube video",
+            "How we glaze",
+            vec![video],
+            json!([with(
+                Platform::Youtube,
+                json!({"title": "How we glaze a mug", "privacy": "unlisted", "tags": ["pottery"]})
+            )]),
+        ),
     ];
     let mut posts = Vec::new();
     for (name, body, media, targets) in &cases {
@@ -184,15 +328,29 @@ async fn every_network_publishes_each_kind_of_post_and_records_its_id_and_link()
         s.settled(*post, Duration::from_secs(60)).await;
         for (platform, status, remote_id, remote_url, error) in s.targets(*post).await {
             assert_eq!(status, "published", "{name} on {platform}: {error:?}");
-            assert!(remote_id.is_some_and(|id| !id.is_empty()), "{name}: the remote id is stored");
-            assert!(remote_url.is_some_and(|u| u.starts_with("https://")), "{name}: the post links to its page");
+            assert!(
+                remote_id.is_some_and(|id| !id.is_empty()),
+                "{name}: the remote id is stored"
+            );
+            assert!(
+                remote_url.is_some_and(|u| u.starts_with("https://")),
+                "{name}: the post links to its page"
+            );
         }
     }
     let records = s.sandbox.published("").await;
-    assert_eq!(records.len(), cases.len(), "one publication per post: {:#?}", published_texts(&records));
+    assert_eq!(
+        records.len(),
+        cases.len(),
+        "one publication per post: {:#?}",
+        published_texts(&records)
+    );
     assert_eq!(s.sandbox.extra_publications().await, 0);
     // The PNG reached Instagram and TikTok as JPEG.
-    for r in records.iter().filter(|r| ["instagram", "tiktok"].contains(&r["platform"].as_str().unwrap())) {
+    for r in records
+        .iter()
+        .filter(|r| ["instagram", "tiktok"].contains(&r["platform"].as_str().unwrap()))
+    {
         for m in r["media"].as_array().unwrap() {
             if m["mime"].as_str().unwrap().starts_with("image/") {
                 assert_eq!(m["mime"], "image/jpeg", "{r}");
@@ -200,7 +358,11 @@ async fn every_network_publishes_each_kind_of_post_and_records_its_id_and_link()
         }
     }
     // Every attempt is in the history with its worker.
-    assert_eq!(s.count("SELECT count(*) FROM jobs WHERE kind = 'publish' AND outcome = 'succeeded'").await, cases.len() as i64);
+    assert_eq!(
+        s.count("SELECT count(*) FROM jobs WHERE kind = 'publish' AND outcome = 'succeeded'")
+            .await,
+        cases.len() as i64
+    );
 }
 
 #[tokio::test]
@@ -221,15 +383,26 @@ async fn two_workers_publish_five_hundred_due_targets_each_exactly_once() {
     let one = s.app.spawn_worker();
     let two = s.app.spawn_worker();
     eventually("all 500 are published", Duration::from_secs(90), || async {
-        s.count("SELECT count(*) FROM post_targets WHERE status = 'published'").await == 500
+        s.count("SELECT count(*) FROM post_targets WHERE status = 'published'")
+            .await
+            == 500
     })
     .await;
     one.stop().await;
     two.stop().await;
     assert_eq!(s.sandbox.published("x").await.len(), 500);
     assert_eq!(s.sandbox.extra_publications().await, 0);
-    assert_eq!(s.count("SELECT count(*) FROM jobs WHERE outcome = 'succeeded'").await, 500, "one successful attempt each");
-    assert_eq!(s.count("SELECT count(DISTINCT worker) FROM jobs").await, 2, "both workers took part");
+    assert_eq!(
+        s.count("SELECT count(*) FROM jobs WHERE outcome = 'succeeded'")
+            .await,
+        500,
+        "one successful attempt each"
+    );
+    assert_eq!(
+        s.count("SELECT count(DISTINCT worker) FROM jobs").await,
+        2,
+        "both workers took part"
+    );
 }
 
 use sea_orm::ConnectionTrait as _;
@@ -243,21 +416,40 @@ async fn a_worker_killed_after_sending_leads_to_reconciliation_never_a_second_po
         .fault(json!({ "platform": "x", "path": "/2/tweets", "method": "POST", "timeout_after_accept": true, "timeout_secs": 60, "times": 1 }))
         .await;
     let worker = s.app.spawn_worker();
-    let post = s.post("Killed mid-flight", &[], json!([{ "connection_id": x }]), None).await;
-    eventually("X has the post", Duration::from_secs(15), || async { s.sandbox.published("x").await.len() == 1 }).await;
+    let post = s
+        .post(
+            "Killed mid-flight",
+            &[],
+            json!([{ "connection_id": x }]),
+            None,
+        )
+        .await;
+    eventually("X has the post", Duration::from_secs(15), || async {
+        s.sandbox.published("x").await.len() == 1
+    })
+    .await;
     worker.kill();
     // A new worker finds the lease expired; the post was sent, so it asks X instead of posting.
     let _next = s.app.spawn_worker();
     s.settled(post, Duration::from_secs(30)).await;
-    eventually("the post is reconciled as published", Duration::from_secs(30), || async {
-        s.targets(post).await[0].1 == "published"
-    })
+    eventually(
+        "the post is reconciled as published",
+        Duration::from_secs(30),
+        || async { s.targets(post).await[0].1 == "published" },
+    )
     .await;
     let (_, _, remote_id, url, _) = s.targets(post).await.remove(0);
     let records = s.sandbox.published("x").await;
     assert_eq!(records.len(), 1, "never posted twice");
-    assert_eq!(remote_id.as_deref(), records[0]["remote_id"].as_str(), "the id X gave is found and stored");
-    assert!(url.unwrap().contains(records[0]["remote_id"].as_str().unwrap()));
+    assert_eq!(
+        remote_id.as_deref(),
+        records[0]["remote_id"].as_str(),
+        "the id X gave is found and stored"
+    );
+    assert!(
+        url.unwrap()
+            .contains(records[0]["remote_id"].as_str().unwrap())
+    );
 }
 
 #[tokio::test]
@@ -270,9 +462,18 @@ async fn a_worker_killed_before_sending_hands_the_post_to_another_which_posts_it
         .fault(json!({ "platform": "x", "path": "/2/media/upload", "method": "POST", "timeout_secs": 60, "times": 1 }))
         .await;
     let worker = s.app.spawn_worker();
-    let post = s.post("Killed while uploading", &[photo], json!([{ "connection_id": x }]), None).await;
+    let post = s
+        .post(
+            "Killed while uploading",
+            &[photo],
+            json!([{ "connection_id": x }]),
+            None,
+        )
+        .await;
     eventually("the upload started", Duration::from_secs(15), || async {
-        s.count("SELECT count(*) FROM post_targets WHERE status = 'publishing'").await == 1
+        s.count("SELECT count(*) FROM post_targets WHERE status = 'publishing'")
+            .await
+            == 1
     })
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -302,7 +503,10 @@ async fn with_the_queue_flushed_two_hundred_queued_targets_are_still_published_o
         use sea_orm::Statement;
         s.app
             .db
-            .query_all_raw(Statement::from_string(sea_orm::DbBackend::Postgres, "SELECT id FROM post_targets".to_owned()))
+            .query_all_raw(Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                "SELECT id FROM post_targets".to_owned(),
+            ))
             .await
             .unwrap()
             .into_iter()
@@ -310,14 +514,20 @@ async fn with_the_queue_flushed_two_hundred_queued_targets_are_still_published_o
             .collect()
     };
     let prefix = s.app.env["REDIS_KEY_PREFIX"].clone();
-    let mut queue = picscripter::jobs::publish::queue(&crate::helpers::redis_url(), &prefix, 10).await.unwrap();
-    picscripter::jobs::publish::push(&mut queue, ids).await.unwrap();
+    let mut queue = picscripter::jobs::publish::queue(&crate::helpers::redis_url(), &prefix, 10)
+        .await
+        .unwrap();
+    picscripter::jobs::publish::push(&mut queue, ids)
+        .await
+        .unwrap();
     // …and then Redis lost everything of this install.
     let deleted = s.app.state.redis.delete_prefixed("").await.unwrap();
     assert!(deleted > 0, "the queue was in Redis before the flush");
     let _worker = s.app.spawn_worker();
     eventually("all 200 are published", Duration::from_secs(60), || async {
-        s.count("SELECT count(*) FROM post_targets WHERE status = 'published'").await == 200
+        s.count("SELECT count(*) FROM post_targets WHERE status = 'published'")
+            .await
+            == 200
     })
     .await;
     assert_eq!(s.sandbox.published("x").await.len(), 200);
@@ -325,13 +535,28 @@ async fn with_the_queue_flushed_two_hundred_queued_targets_are_still_published_o
 }
 
 #[tokio::test]
-async fn a_post_edited_seconds_before_it_is_due_goes_out_with_the_new_text_and_a_deleted_one_not_at_all() {
+async fn a_post_edited_seconds_before_it_is_due_goes_out_with_the_new_text_and_a_deleted_one_not_at_all()
+ {
     let s = shop().await;
     let x = s.connect(Platform::X).await;
     let _worker = s.app.spawn_worker();
     let due = Utc::now() + chrono::Duration::seconds(4);
-    let edited = s.post("The old text", &[], json!([{ "connection_id": x }]), Some(due)).await;
-    let deleted = s.post("This must never go out", &[], json!([{ "connection_id": x }]), Some(due)).await;
+    let edited = s
+        .post(
+            "The old text",
+            &[],
+            json!([{ "connection_id": x }]),
+            Some(due),
+        )
+        .await;
+    let deleted = s
+        .post(
+            "This must never go out",
+            &[],
+            json!([{ "connection_id": x }]),
+            Some(due),
+        )
+        .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let res = s
         .app
@@ -342,19 +567,41 @@ async fn a_post_edited_seconds_before_it_is_due_goes_out_with_the_new_text_and_a
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await.unwrap());
-    let res = s.app.client.delete(s.app.url(&format!("/api/v1/posts/{deleted}"))).bearer_auth(&s.token).send().await.unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "{}",
+        res.text().await.unwrap()
+    );
+    let res = s
+        .app
+        .client
+        .delete(s.app.url(&format!("/api/v1/posts/{deleted}")))
+        .bearer_auth(&s.token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     s.settled(edited, Duration::from_secs(30)).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(published_texts(&s.sandbox.published("x").await), vec!["The new text".to_owned()]);
+    assert_eq!(
+        published_texts(&s.sandbox.published("x").await),
+        vec!["The new text".to_owned()]
+    );
 }
 
 #[tokio::test]
 async fn fifty_concurrent_publish_now_clicks_publish_once() {
     let s = shop().await;
     let x = s.connect(Platform::X).await;
-    let post = s.post("Click click click", &[], json!([{ "connection_id": x }]), Some(Utc::now() + chrono::Duration::days(1))).await;
+    let post = s
+        .post(
+            "Click click click",
+            &[],
+            json!([{ "connection_id": x }]),
+            Some(Utc::now() + chrono::Duration::days(1)),
+        )
+        .await;
     let _worker = s.app.spawn_worker();
     let csrf = s.app.csrf().await;
     let clicks = (0..50).map(|_| {
@@ -372,7 +619,10 @@ async fn fifty_concurrent_publish_now_clicks_publish_once() {
         }
     });
     let statuses = futures::future::join_all(clicks).await;
-    assert!(statuses.iter().all(|s| *s == StatusCode::SEE_OTHER), "every click is answered: {statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::SEE_OTHER),
+        "every click is answered: {statuses:?}"
+    );
     s.settled(post, Duration::from_secs(30)).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(s.sandbox.published("x").await.len(), 1);
@@ -387,10 +637,18 @@ async fn a_rate_limit_is_waited_out_until_the_reset_the_platform_names() {
         .fault(json!({ "platform": "x", "path": "/2/tweets", "method": "POST", "rate_limit": { "reset_after_secs": 4 } }))
         .await;
     let _worker = s.app.spawn_worker();
-    let post = s.post("Patience", &[], json!([{ "connection_id": x }]), None).await;
-    eventually("the first attempt is refused", Duration::from_secs(15), || async {
-        s.count("SELECT count(*) FROM jobs WHERE outcome = 'retry' AND http_status = 429").await == 1
-    })
+    let post = s
+        .post("Patience", &[], json!([{ "connection_id": x }]), None)
+        .await;
+    eventually(
+        "the first attempt is refused",
+        Duration::from_secs(15),
+        || async {
+            s.count("SELECT count(*) FROM jobs WHERE outcome = 'retry' AND http_status = 429")
+                .await
+                == 1
+        },
+    )
     .await;
     let reset = s.count(&format!("SELECT extract(epoch FROM next_attempt_at)::bigint FROM post_targets WHERE post_id = '{post}'")).await;
     s.settled(post, Duration::from_secs(30)).await;
@@ -401,11 +659,22 @@ async fn a_rate_limit_is_waited_out_until_the_reset_the_platform_names() {
         .requests("x")
         .await
         .into_iter()
-        .filter(|r| r["method"] == "POST" && r["path"].as_str().is_some_and(|p| p.ends_with("/2/tweets")))
+        .filter(|r| {
+            r["method"] == "POST" && r["path"].as_str().is_some_and(|p| p.ends_with("/2/tweets"))
+        })
         .collect();
-    assert_eq!(tweets.len(), 2, "no request while the limit lasted: {tweets:#?}");
-    let second_at = chrono::DateTime::parse_from_rfc3339(tweets[1]["at"].as_str().unwrap()).unwrap().timestamp();
-    assert!(second_at >= reset, "the retry came at or after the reset ({second_at} vs {reset})");
+    assert_eq!(
+        tweets.len(),
+        2,
+        "no request while the limit lasted: {tweets:#?}"
+    );
+    let second_at = chrono::DateTime::parse_from_rfc3339(tweets[1]["at"].as_str().unwrap())
+        .unwrap()
+        .timestamp();
+    assert!(
+        second_at >= reset,
+        "the retry came at or after the reset ({second_at} vs {reset})"
+    );
 }
 
 #[tokio::test]
@@ -413,9 +682,18 @@ async fn an_expired_token_mid_publish_is_refreshed_once_and_the_post_goes_out() 
     let s = shop().await;
     let x = s.connect(Platform::X).await;
     // X forgets every token it issued; our copy still looks valid for hours.
-    s.sandbox.fault(json!({ "platform": "x", "expire_tokens": true })).await;
+    s.sandbox
+        .fault(json!({ "platform": "x", "expire_tokens": true }))
+        .await;
     let _worker = s.app.spawn_worker();
-    let post = s.post("After a refresh", &[], json!([{ "connection_id": x }]), None).await;
+    let post = s
+        .post(
+            "After a refresh",
+            &[],
+            json!([{ "connection_id": x }]),
+            None,
+        )
+        .await;
     s.settled(post, Duration::from_secs(30)).await;
     assert_eq!(s.targets(post).await[0].1, "published");
     let refreshes = s
@@ -423,7 +701,12 @@ async fn an_expired_token_mid_publish_is_refreshed_once_and_the_post_goes_out() 
         .requests("x")
         .await
         .into_iter()
-        .filter(|r| r["path"].as_str().is_some_and(|p| p.ends_with("/2/oauth2/token")) && r["body"].to_string().contains("refresh_token"))
+        .filter(|r| {
+            r["path"]
+                .as_str()
+                .is_some_and(|p| p.ends_with("/2/oauth2/token"))
+                && r["body"].to_string().contains("refresh_token")
+        })
         .count();
     assert_eq!(refreshes, 1, "one refresh");
     assert_eq!(s.sandbox.published("x").await.len(), 1);
@@ -434,9 +717,18 @@ async fn a_refused_post_shows_the_platform_s_reason_and_the_other_networks_still
     let s = shop().await;
     let x = s.connect(Platform::X).await;
     let linkedin = s.connect(Platform::Linkedin).await;
-    s.sandbox.fault(json!({ "platform": "x", "path": "/2/tweets", "method": "POST", "reject": true })).await;
+    s.sandbox
+        .fault(json!({ "platform": "x", "path": "/2/tweets", "method": "POST", "reject": true }))
+        .await;
     let _worker = s.app.spawn_worker();
-    let post = s.post("Same words as yesterday", &[], json!([{ "connection_id": x }, { "connection_id": linkedin }]), None).await;
+    let post = s
+        .post(
+            "Same words as yesterday",
+            &[],
+            json!([{ "connection_id": x }, { "connection_id": linkedin }]),
+            None,
+        )
+        .await;
     s.settled(post, Duration::from_secs(30)).await;
     let targets = s.targets(post).await;
     let (_, li_status, ..) = &targets.iter().find(|t| t.0 == "linkedin").unwrap();
@@ -444,10 +736,18 @@ async fn a_refused_post_shows_the_platform_s_reason_and_the_other_networks_still
     let (_, x_status, _, _, x_error) = targets.iter().find(|t| t.0 == "x").unwrap();
     assert_eq!(x_status, "failed");
     let error = x_error.clone().unwrap();
-    assert!(error.contains("same text"), "in plain words, with what to change: {error}");
+    assert!(
+        error.contains("same text"),
+        "in plain words, with what to change: {error}"
+    );
     // The post page shows it by the network, and the history has the attempt.
     let (_, html) = s.app.get_html(&format!("/posts/{post}")).await;
-    assert!(texts(&html, ".target-detail").iter().any(|t| t.contains(&error)), "{html}");
+    assert!(
+        texts(&html, ".target-detail")
+            .iter()
+            .any(|t| t.contains(&error)),
+        "{html}"
+    );
     assert_eq!(texts(&html, ".status-pill"), vec!["Partly published"]);
     // And the notification area offers what to do.
     let (_, html) = s.app.get_html("/notifications").await;
@@ -466,27 +766,64 @@ async fn an_unknown_outcome_asks_the_seller_who_settles_it_with_one_click() {
     let _worker = s.app.spawn_worker_with(|env| {
         env.insert("PUBLISH_LEASE_SECS".into(), "5".into());
     });
-    let post = s.post("Did it go?", &[], json!([{ "connection_id": linkedin }]), None).await;
-    eventually("the outcome is unknown", Duration::from_secs(60), || async { s.targets(post).await[0].1 == "unknown" }).await;
+    let post = s
+        .post(
+            "Did it go?",
+            &[],
+            json!([{ "connection_id": linkedin }]),
+            None,
+        )
+        .await;
+    eventually(
+        "the outcome is unknown",
+        Duration::from_secs(60),
+        || async { s.targets(post).await[0].1 == "unknown" },
+    )
+    .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(s.targets(post).await[0].1, "unknown", "never retried on its own");
+    assert_eq!(
+        s.targets(post).await[0].1,
+        "unknown",
+        "never retried on its own"
+    );
     assert_eq!(s.sandbox.published("linkedin").await.len(), 1);
 
     let (_, html) = s.app.get_html(&format!("/posts/{post}")).await;
-    assert!(html.contains("mark-published") && html.contains("publish-again"), "the page asks: {html}");
-    let target: String = s.app.scalar_string(&format!("SELECT id::text FROM post_targets WHERE post_id = '{post}'")).await.unwrap();
+    assert!(
+        html.contains("mark-published") && html.contains("publish-again"),
+        "the page asks: {html}"
+    );
+    let target: String = s
+        .app
+        .scalar_string(&format!(
+            "SELECT id::text FROM post_targets WHERE post_id = '{post}'"
+        ))
+        .await
+        .unwrap();
     // A link that isn't one is refused with a reason, and nothing changes.
-    let res = s.app.post_form(&format!("/posts/{post}/targets/{target}/mark-published"), &[("url", "not a link")]).await;
+    let res = s
+        .app
+        .post_form(
+            &format!("/posts/{post}/targets/{target}/mark-published"),
+            &[("url", "not a link")],
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(s.targets(post).await[0].1, "unknown");
     let res = s
         .app
-        .post_form(&format!("/posts/{post}/targets/{target}/mark-published"), &[("url", "https://www.linkedin.com/feed/update/urn:li:share:1")])
+        .post_form(
+            &format!("/posts/{post}/targets/{target}/mark-published"),
+            &[("url", "https://www.linkedin.com/feed/update/urn:li:share:1")],
+        )
         .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let (_, status, _, url, _) = s.targets(post).await.remove(0);
     assert_eq!(status, "published");
-    assert_eq!(url.as_deref(), Some("https://www.linkedin.com/feed/update/urn:li:share:1"));
+    assert_eq!(
+        url.as_deref(),
+        Some("https://www.linkedin.com/feed/update/urn:li:share:1")
+    );
     assert_eq!(s.sandbox.published("linkedin").await.len(), 1);
 }
 
@@ -497,8 +834,22 @@ async fn after_reconnecting_every_post_that_failed_for_authorization_is_retried_
     // X refuses the token even after a refresh.
     s.sandbox.fault(json!({ "platform": "x", "path": "/2/tweets", "method": "POST", "status": 401, "times": 4 })).await;
     let _worker = s.app.spawn_worker();
-    let first = s.post("Waiting for a sign-in 1", &[], json!([{ "connection_id": x }]), None).await;
-    let second = s.post("Waiting for a sign-in 2", &[], json!([{ "connection_id": x }]), None).await;
+    let first = s
+        .post(
+            "Waiting for a sign-in 1",
+            &[],
+            json!([{ "connection_id": x }]),
+            None,
+        )
+        .await;
+    let second = s
+        .post(
+            "Waiting for a sign-in 2",
+            &[],
+            json!([{ "connection_id": x }]),
+            None,
+        )
+        .await;
     s.settled(first, Duration::from_secs(30)).await;
     s.settled(second, Duration::from_secs(30)).await;
     for post in [first, second] {
@@ -506,14 +857,32 @@ async fn after_reconnecting_every_post_that_failed_for_authorization_is_retried_
         assert_eq!(status, "failed");
         assert!(error.unwrap().contains("Reconnect"), "it says what to do");
     }
-    assert_eq!(s.app.scalar_string(&format!("SELECT status FROM connections WHERE id = '{x}'")).await.as_deref(), Some("needs_reauth"));
+    assert_eq!(
+        s.app
+            .scalar_string(&format!("SELECT status FROM connections WHERE id = '{x}'"))
+            .await
+            .as_deref(),
+        Some("needs_reauth")
+    );
     let (_, html) = s.app.get_html("/notifications").await;
-    assert!(html.contains("2 posts") && html.contains("needed reconnecting"), "{html}");
+    assert!(
+        html.contains("2 posts") && html.contains("needed reconnecting"),
+        "{html}"
+    );
 
     s.connect(Platform::X).await;
     let (_, html) = s.app.get_html("/connections").await;
-    assert!(html.contains(&format!("/connections/{x}/retry-failed")), "offered after reconnecting");
-    let res = s.app.post_form(&format!("/connections/{x}/retry-failed"), &[("back", "/notifications")]).await;
+    assert!(
+        html.contains(&format!("/connections/{x}/retry-failed")),
+        "offered after reconnecting"
+    );
+    let res = s
+        .app
+        .post_form(
+            &format!("/connections/{x}/retry-failed"),
+            &[("back", "/notifications")],
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     s.settled(first, Duration::from_secs(30)).await;
     s.settled(second, Duration::from_secs(30)).await;
@@ -528,13 +897,21 @@ async fn a_worker_stopped_with_sigterm_finishes_what_it_started() {
     let x = s.connect(Platform::X).await;
     s.sandbox.fault(json!({ "platform": "x", "path": "/2/tweets", "method": "POST", "latency_ms": 800, "times": 1 })).await;
     let worker = s.app.spawn_worker();
-    let post = s.post("Finishing up", &[], json!([{ "connection_id": x }]), None).await;
+    let post = s
+        .post("Finishing up", &[], json!([{ "connection_id": x }]), None)
+        .await;
     eventually("the publish started", Duration::from_secs(15), || async {
-        s.count("SELECT count(*) FROM post_targets WHERE status = 'publishing'").await == 1
+        s.count("SELECT count(*) FROM post_targets WHERE status = 'publishing'")
+            .await
+            == 1
     })
     .await;
     worker.stop().await;
-    assert_eq!(s.targets(post).await[0].1, "published", "the in-flight publish completed before the worker exited");
+    assert_eq!(
+        s.targets(post).await[0].1,
+        "published",
+        "the in-flight publish completed before the worker exited"
+    );
     assert_eq!(s.sandbox.published("x").await.len(), 1);
 }
 
@@ -542,14 +919,34 @@ async fn a_worker_stopped_with_sigterm_finishes_what_it_started() {
 async fn the_post_page_calendar_and_list_refresh_themselves_while_a_post_is_going_out() {
     let s = shop().await;
     let x = s.connect(Platform::X).await;
-    let post = s.post("Soon", &[], json!([{ "connection_id": x }]), Some(Utc::now() + chrono::Duration::seconds(60))).await;
+    let post = s
+        .post(
+            "Soon",
+            &[],
+            json!([{ "connection_id": x }]),
+            Some(Utc::now() + chrono::Duration::seconds(60)),
+        )
+        .await;
     let (_, html) = s.app.get_html(&format!("/posts/{post}")).await;
-    assert!(html.contains(r#"hx-trigger="every 2s""#), "due within two minutes: the page polls");
+    assert!(
+        html.contains(r#"hx-trigger="every 2s""#),
+        "due within two minutes: the page polls"
+    );
     let (_, html) = s.app.get_html("/posts").await;
     assert!(html.contains(r#"hx-trigger="every 3s""#));
     let (_, html) = s.app.get_html("/calendar").await;
     assert!(html.contains(r#"hx-trigger="every 5s""#));
-    let later = s.post("Later", &[], json!([{ "connection_id": x }]), Some(Utc::now() + chrono::Duration::days(2))).await;
+    let later = s
+        .post(
+            "Later",
+            &[],
+            json!([{ "connection_id": x }]),
+            Some(Utc::now() + chrono::Duration::days(2)),
+        )
+        .await;
     let (_, html) = s.app.get_html(&format!("/posts/{later}")).await;
-    assert!(!html.contains("every 2s"), "nothing about to happen: no polling");
+    assert!(
+        !html.contains("every 2s"),
+        "nothing about to happen: no polling"
+    );
 }

@@ -91,9 +91,7 @@ async fn measure(
         )
         .await?;
     stack
-        .execute(
-            "UPDATE posts SET status = 'published' WHERE scheduled_at < now()",
-        )
+        .execute("UPDATE posts SET status = 'published' WHERE scheduled_at < now()")
         .await?;
     // A database in use has statistics; a freshly filled one gets them now rather than whenever
     // autovacuum comes round.
@@ -108,7 +106,13 @@ async fn measure(
     // Every client a browser of the same seller, asking for the month view: first with a
     // second's pause between page loads (people), then with none (the machine's capacity).
     let seller = Arc::new(seller);
-    hammer(&seller, clients, Instant::now() + Duration::from_secs(2), None).await; // warm-up
+    hammer(
+        &seller,
+        clients,
+        Instant::now() + Duration::from_secs(2),
+        None,
+    )
+    .await; // warm-up
     let paced = Load::measure(&seller, clients, seconds, Some(PAUSE)).await;
     let saturated = Load::measure(&seller, clients, seconds, None).await;
     let web_rss = memory(stack.web_pid()).map(|m| m.0).unwrap_or_default();
@@ -138,9 +142,20 @@ pub struct Load {
 }
 
 impl Load {
-    async fn measure(seller: &Arc<Browser>, clients: usize, seconds: u64, pause: Option<Duration>) -> Self {
+    async fn measure(
+        seller: &Arc<Browser>,
+        clients: usize,
+        seconds: u64,
+        pause: Option<Duration>,
+    ) -> Self {
         let started = Instant::now();
-        let samples = hammer(seller, clients, started + Duration::from_secs(seconds), pause).await;
+        let samples = hammer(
+            seller,
+            clients,
+            started + Duration::from_secs(seconds),
+            pause,
+        )
+        .await;
         let elapsed = started.elapsed().as_secs_f64();
         let errors = samples.iter().filter(|s| s.is_none()).count();
         let (mut server, mut client, mut db) = (Vec::new(), Vec::new(), Vec::new());
@@ -168,7 +183,11 @@ impl Load {
 /// How many post cards the month view shows.
 async fn posts_shown(seller: &Browser) -> anyhow::Result<usize> {
     let res = seller.get("/calendar?view=month").await?;
-    ensure!(res.status() == StatusCode::OK, "the calendar answered {}", res.status());
+    ensure!(
+        res.status() == StatusCode::OK,
+        "the calendar answered {}",
+        res.status()
+    );
     let html = res.text().await?;
     let doc = scraper::Html::parse_document(&html);
     let sel = scraper::Selector::parse("[data-post-id]").expect("selector");
@@ -191,7 +210,11 @@ async fn cold_load(seller: &Browser) -> anyhow::Result<Vec<(String, usize, usize
             .header("accept-encoding", "br, gzip")
             .send()
             .await?;
-        ensure!(res.status() == StatusCode::OK, "{url} answered {}", res.status());
+        ensure!(
+            res.status() == StatusCode::OK,
+            "{url} answered {}",
+            res.status()
+        );
         let encoding = res
             .headers()
             .get("content-encoding")
@@ -203,11 +226,7 @@ async fn cold_load(seller: &Browser) -> anyhow::Result<Vec<(String, usize, usize
         anyhow::Ok((url, body.len(), plain, encoding))
     };
     let page = fetch("/calendar?view=month".into()).await?;
-    let html = seller
-        .get("/calendar?view=month")
-        .await?
-        .text()
-        .await?;
+    let html = seller.get("/calendar?view=month").await?.text().await?;
     let mut assets = vec![page];
     let links: Vec<String> = {
         let doc = scraper::Html::parse_document(&html);

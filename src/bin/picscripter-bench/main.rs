@@ -28,7 +28,11 @@ struct Cli {
     /// The report to update (only the sections of the benchmarks that ran are replaced).
     #[arg(long, default_value = "docs/BENCHMARKS.md")]
     report: PathBuf,
-    #[arg(long, env = "BENCH_POSTGRES_URL", default_value = "postgres://postgres@127.0.0.1:5432")]
+    #[arg(
+        long,
+        env = "BENCH_POSTGRES_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432"
+    )]
     postgres: String,
     #[arg(long, env = "REDIS_URL", default_value = "redis://127.0.0.1:6379")]
     redis: String,
@@ -56,7 +60,11 @@ struct CalendarArgs {
 
 impl Default for CalendarArgs {
     fn default() -> Self {
-        Self { posts: 500, clients: 32, seconds: 15 }
+        Self {
+            posts: 500,
+            clients: 32,
+            seconds: 15,
+        }
     }
 }
 
@@ -77,7 +85,12 @@ struct PublishArgs {
 
 impl Default for PublishArgs {
     fn default() -> Self {
-        Self { targets: 10_000, latency_ms: 100, concurrency: 256, singles: 40 }
+        Self {
+            targets: 10_000,
+            latency_ms: 100,
+            concurrency: 256,
+            singles: 40,
+        }
     }
 }
 
@@ -96,7 +109,10 @@ async fn main() -> anyhow::Result<()> {
     };
     let mut sections = Vec::new();
     if let Some(a) = calendar {
-        eprintln!("calendar: {} posts, {} clients, {} s…", a.posts, a.clients, a.seconds);
+        eprintln!(
+            "calendar: {} posts, {} clients, {} s…",
+            a.posts, a.clients, a.seconds
+        );
         let r = calendar::run(calendar::Settings {
             posts: a.posts,
             clients: a.clients,

@@ -163,9 +163,7 @@ async fn measure(
     }
     let last_due = *dues.last().unwrap_or(&start);
     let wait_until = Instant::now()
-        + Duration::from_secs(
-            (last_due - Utc::now()).num_seconds().max(0) as u64 + 30,
-        );
+        + Duration::from_secs((last_due - Utc::now()).num_seconds().max(0) as u64 + 30);
     loop {
         tokio::time::sleep(Duration::from_millis(250)).await;
         let left = stack
@@ -176,8 +174,8 @@ async fn measure(
         }
     }
     let mut single = Vec::new();
-    for i in 0..singles {
-        let mut l = lateness(stack, dues[i], &format!("Single {i} ")).await?;
+    for (i, due) in dues.iter().enumerate() {
+        let mut l = lateness(stack, *due, &format!("Single {i} ")).await?;
         single.append(&mut l);
     }
     single.sort_by(f64::total_cmp);

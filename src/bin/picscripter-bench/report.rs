@@ -46,7 +46,10 @@ fn machine() -> String {
                 .find_map(|l| l.strip_prefix("MemTotal:"))
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         })
-        .map_or_else(|| "?".into(), |kb| format!("{:.0} GiB", kb as f64 / 1_048_576.0));
+        .map_or_else(
+            || "?".into(),
+            |kb| format!("{:.0} GiB", kb as f64 / 1_048_576.0),
+        );
     format!(
         "{cores} cores ({cpu}), {mem} RAM; measured {}",
         chrono::Utc::now().format("%Y-%m-%d %H:%M UTC")
@@ -95,11 +98,7 @@ pub fn calendar(r: &Calendar) -> String {
         weight as f64 / 100_000.0,
         verdict(weight <= 100_000)
     );
-    let _ = writeln!(
-        s,
-        "| of which database, p50 | {:.2} ms | | | |",
-        p.db_p50
-    );
+    let _ = writeln!(s, "| of which database, p50 | {:.2} ms | | | |", p.db_p50);
     let _ = writeln!(
         s,
         "| client time p50 / p99 | {:.2} / {:.2} ms | | | |",
@@ -125,7 +124,11 @@ pub fn calendar(r: &Calendar) -> String {
         "| saturated: client time p50 / p99 | {:.2} / {:.2} ms | | | |",
         f.client_p50, f.client_p99
     );
-    let _ = writeln!(s, "| web process RSS after the runs | {} | | | |\n", mb(r.web_rss));
+    let _ = writeln!(
+        s,
+        "| web process RSS after the runs | {} | | | |\n",
+        mb(r.web_rss)
+    );
     let _ = writeln!(s, "Cold load, as sent:\n");
     let _ = writeln!(s, "| resource | on the wire | uncompressed | encoding |");
     let _ = writeln!(s, "|---|---|---|---|");
@@ -142,7 +145,11 @@ pub fn calendar(r: &Calendar) -> String {
 
 pub fn publish(b: &Burst, single: &Single, latency_ms: u64, concurrency: usize) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "## Publishing: {} targets due in the same second\n", b.targets);
+    let _ = writeln!(
+        s,
+        "## Publishing: {} targets due in the same second\n",
+        b.targets
+    );
     let _ = writeln!(s, "Machine: {}.\n", machine());
     let _ = writeln!(
         s,
@@ -196,7 +203,11 @@ pub fn publish(b: &Burst, single: &Single, latency_ms: u64, concurrency: usize) 
         b.failed_or_unknown,
         verdict(b.published == b.targets)
     );
-    let _ = writeln!(s, "| peak one-second rate | {} targets/s | | | |", b.peak_rate);
+    let _ = writeln!(
+        s,
+        "| peak one-second rate | {} targets/s | | | |",
+        b.peak_rate
+    );
     let _ = writeln!(
         s,
         "| lateness p50 / max | {:.2} s / {:.2} s | | | |",

@@ -136,8 +136,8 @@ impl Stack {
                 return Ok(());
             }
             if Instant::now() > deadline {
-                let log = std::fs::read_to_string(self.dir.path().join("web.log"))
-                    .unwrap_or_default();
+                let log =
+                    std::fs::read_to_string(self.dir.path().join("web.log")).unwrap_or_default();
                 let tail: Vec<&str> = log.lines().rev().take(20).collect();
                 bail!(
                     "the web process did not become ready in 30 s; its last words:\n{}",
@@ -172,11 +172,18 @@ impl Stack {
     /// A browser signed up as a new seller (time zone `time_zone`).
     pub async fn seller(&self, time_zone: &str) -> anyhow::Result<Browser> {
         let browser = Browser::new(&self.web_url)?;
-        let email = format!("seller-{}@example.com", &Uuid::new_v4().simple().to_string()[..8]);
+        let email = format!(
+            "seller-{}@example.com",
+            &Uuid::new_v4().simple().to_string()[..8]
+        );
         let res = browser
             .post_form(
                 "/signup",
-                &[("email", &email), ("password", PASSWORD), ("time_zone", time_zone)],
+                &[
+                    ("email", &email),
+                    ("password", PASSWORD),
+                    ("time_zone", time_zone),
+                ],
             )
             .await?;
         ensure!(
@@ -355,8 +362,13 @@ impl Browser {
 
     /// Connects `platform` through the sandbox's consent page, as a seller clicking "Allow".
     pub async fn connect(&self, platform: Platform) -> anyhow::Result<()> {
-        let res = self.get(&format!("/connections/{platform}/connect")).await?;
-        ensure!(res.status() == StatusCode::SEE_OTHER, "connect did not redirect");
+        let res = self
+            .get(&format!("/connections/{platform}/connect"))
+            .await?;
+        ensure!(
+            res.status() == StatusCode::SEE_OTHER,
+            "connect did not redirect"
+        );
         let consent_url = location(&res)?;
         let html = self.client.get(&consent_url).send().await?.text().await?;
         let (action, mut fields) = {
@@ -365,8 +377,14 @@ impl Browser {
                 .select(&scraper::Selector::parse("form").expect("selector"))
                 .next()
                 .context("the consent page has no form")?;
-            let action = form.value().attr("action").unwrap_or(&consent_url).to_owned();
-            let action = reqwest::Url::parse(&consent_url)?.join(&action)?.to_string();
+            let action = form
+                .value()
+                .attr("action")
+                .unwrap_or(&consent_url)
+                .to_owned();
+            let action = reqwest::Url::parse(&consent_url)?
+                .join(&action)?
+                .to_string();
             let mut fields = Vec::new();
             for input in form.select(&scraper::Selector::parse("input").expect("selector")) {
                 let v = input.value();
@@ -375,7 +393,10 @@ impl Browser {
                     && kind != "submit"
                     && (kind != "checkbox" || v.attr("checked").is_some())
                 {
-                    fields.push((name.to_owned(), v.attr("value").unwrap_or_default().to_owned()));
+                    fields.push((
+                        name.to_owned(),
+                        v.attr("value").unwrap_or_default().to_owned(),
+                    ));
                 }
             }
             (action, fields)
@@ -383,7 +404,10 @@ impl Browser {
         fields.retain(|(k, _)| k != "decision");
         fields.push(("decision".into(), "allow".into()));
         let res = self.client.post(&action).form(&fields).send().await?;
-        ensure!(res.status().is_redirection(), "the consent page did not redirect");
+        ensure!(
+            res.status().is_redirection(),
+            "the consent page did not redirect"
+        );
         let callback = location(&res)?;
         let res = self.client.get(&callback).send().await?;
         let landed = location(&res)?;

@@ -11,7 +11,10 @@ use super::oauth::GRAPH_VERSION;
 use crate::domain::{Format, MediaKind, Platform};
 use crate::platforms::Http;
 use crate::platforms::meta::{self, GraphError};
-use crate::platforms::publish::{self, Kind, MediaInput, Progress, PublishError, PublishRequest, Published, Publisher, Reconciled};
+use crate::platforms::publish::{
+    self, Kind, MediaInput, Progress, PublishError, PublishRequest, Published, Publisher,
+    Reconciled,
+};
 
 pub struct InstagramPublisher {
     pub http: Http,
@@ -69,38 +72,78 @@ enum Container {
 }
 
 impl InstagramPublisher {
-    async fn post_form(&self, token: &str, path: &str, form: &[(&str, String)], kind: Kind) -> Result<publish::Answer, PublishError> {
-        let req = self.http.client().post(self.http.url(Platform::Instagram, &graph(path))).bearer_auth(token).form(form);
+    async fn post_form(
+        &self,
+        token: &str,
+        path: &str,
+        form: &[(&str, String)],
+        kind: Kind,
+    ) -> Result<publish::Answer, PublishError> {
+        let req = self
+            .http
+            .client()
+            .post(self.http.url(Platform::Instagram, &graph(path)))
+            .bearer_auth(token)
+            .form(form);
         publish::send(req, kind).await
     }
 
-    async fn create_container(&self, token: &str, ig_user: &str, form: Vec<(&str, String)>) -> Result<String, PublishError> {
-        let answer = self.post_form(token, &format!("{ig_user}/media"), &form, Kind::Step).await?;
+    async fn create_container(
+        &self,
+        token: &str,
+        ig_user: &str,
+        form: Vec<(&str, String)>,
+    ) -> Result<String, PublishError> {
+        let answer = self
+            .post_form(token, &format!("{ig_user}/media"), &form, Kind::Step)
+            .await?;
         if !(200..300).contains(&answer.status) {
             return Err(classify(&answer));
         }
-        meta::id(&answer.json, "id").ok_or_else(|| PublishError::retryable("Instagram didn't return a container id."))
+        meta::id(&answer.json, "id")
+            .ok_or_else(|| PublishError::retryable("Instagram didn't return a container id."))
     }
 
     async fn container_status(&self, token: &str, id: &str) -> Result<Container, PublishError> {
         let url = format!("{}?fields=status_code,status", graph(id));
-        let req = self.http.client().get(self.http.url(Platform::Instagram, &url)).bearer_auth(token);
+        let req = self
+            .http
+            .client()
+            .get(self.http.url(Platform::Instagram, &url))
+            .bearer_auth(token);
         let answer = publish::send(req, Kind::Step).await?;
         if !(200..300).contains(&answer.status) {
             return Err(classify(&answer));
         }
-        Ok(match answer.json.get("status_code").and_then(Value::as_str) {
-            Some("FINISHED") => Container::Finished,
-            Some("PUBLISHED") => Container::Published,
-            Some("EXPIRED") => Container::Expired,
-            Some("ERROR") => {
-                let status = answer.json.get("status").and_then(Value::as_str).unwrap_or("").to_owned();
-                let subcode = status.split(|c: char| !c.is_ascii_digit()).rfind(|p| p.len() >= 5).and_then(|n| n.parse().ok()).unwrap_or(0);
-                let e = GraphError { subcode, message: status.clone(), ..GraphError::default() };
-                Container::Failed(plain(&e).unwrap_or_else(|| format!("Instagram couldn't prepare the media: {status}")))
-            }
-            _ => Container::InProgress,
-        })
+        Ok(
+            match answer.json.get("status_code").and_then(Value::as_str) {
+                Some("FINISHED") => Container::Finished,
+                Some("PUBLISHED") => Container::Published,
+                Some("EXPIRED") => Container::Expired,
+                Some("ERROR") => {
+                    let status = answer
+                        .json
+                        .get("status")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_owned();
+                    let subcode = status
+                        .split(|c: char| !c.is_ascii_digit())
+                        .rfind(|p| p.len() >= 5)
+                        .and_then(|n| n.parse().ok())
+                        .unwrap_or(0);
+                    let e = GraphError {
+                        subcode,
+                        message: status.clone(),
+                        ..GraphError::default()
+                    };
+                    Container::Failed(plain(&e).unwrap_or_else(|| {
+                        format!("Instagram couldn't prepare the media: {status}")
+                    }))
+                }
+                _ => Container::InProgress,
+            },
+        )
     }
 
     /// Waits until the container is ready, polling quickly at first and then more gently.
@@ -113,7 +156,9 @@ impl InstagramPublisher {
                 other => return Ok(other),
             }
             if started.elapsed() > publish::POLL_BUDGET {
-                return Err(PublishError::retryable("Instagram is still processing the media; we'll check again shortly."));
+                return Err(PublishError::retryable(
+                    "Instagram is still processing the media; we'll check again shortly.",
+                ));
             }
             tokio::time::sleep(wait).await;
             wait = (wait * 2).min(std::time::Duration::from_secs(10));
@@ -141,11 +186,21 @@ impl InstagramPublisher {
     }
 
     /// Creates (or finds, on a resumed job) the container to publish.
-    async fn container(&self, token: &str, ig_user: &str, req: &PublishRequest, progress: &mut dyn Progress) -> Result<String, PublishError> {
+    async fn container(
+        &self,
+        token: &str,
+        ig_user: &str,
+        req: &PublishRequest,
+        progress: &mut dyn Progress,
+    ) -> Result<String, PublishError> {
         if let Some(id) = progress.get_str("container") {
             return Ok(id);
         }
-        let first = req.media.first().ok_or_else(|| PublishError::permanent("An Instagram post needs a photo or a video. Add one and try again."))?;
+        let first = req.media.first().ok_or_else(|| {
+            PublishError::permanent(
+                "An Instagram post needs a photo or a video. Add one and try again.",
+            )
+        })?;
         let form: Vec<(&str, String)> = match req.format {
             Format::InstagramCarousel => {
                 let mut children = Vec::with_capacity(req.media.len());
@@ -154,7 +209,9 @@ impl InstagramPublisher {
                     let id = match progress.get_str(&key) {
                         Some(id) => id,
                         None => {
-                            let id = self.create_container(token, ig_user, Self::item_form(m, true)).await?;
+                            let id = self
+                                .create_container(token, ig_user, Self::item_form(m, true))
+                                .await?;
                             progress.set(&key, json!(id)).await?;
                             id
                         }
@@ -164,13 +221,23 @@ impl InstagramPublisher {
                 // Video children must be processed before the carousel is made.
                 for (i, child) in children.iter().enumerate() {
                     if req.media[i].facts.kind() == MediaKind::Video {
-                        self.expect_ready(token, child, progress, Some(format!("child.{i}"))).await?;
+                        self.expect_ready(token, child, progress, Some(format!("child.{i}")))
+                            .await?;
                     }
                 }
-                vec![("media_type", "CAROUSEL".into()), ("children", children.join(",")), ("caption", req.caption.clone())]
+                vec![
+                    ("media_type", "CAROUSEL".into()),
+                    ("children", children.join(",")),
+                    ("caption", req.caption.clone()),
+                ]
             }
             Format::InstagramReel => {
-                vec![("media_type", "REELS".into()), ("video_url", first.url.clone()), ("caption", req.caption.clone()), ("share_to_feed", "true".into())]
+                vec![
+                    ("media_type", "REELS".into()),
+                    ("video_url", first.url.clone()),
+                    ("caption", req.caption.clone()),
+                    ("share_to_feed", "true".into()),
+                ]
             }
             Format::InstagramStory => {
                 let mut form = vec![("media_type", "STORIES".into())];
@@ -193,50 +260,113 @@ impl InstagramPublisher {
 
     /// Waits for a container to be ready; an expired one is forgotten so the next attempt makes
     /// a new one.
-    async fn expect_ready(&self, token: &str, id: &str, progress: &mut dyn Progress, key: Option<String>) -> Result<bool, PublishError> {
+    async fn expect_ready(
+        &self,
+        token: &str,
+        id: &str,
+        progress: &mut dyn Progress,
+        key: Option<String>,
+    ) -> Result<bool, PublishError> {
         match self.wait_finished(token, id).await? {
             Container::Finished => Ok(false),
             Container::Published => Ok(true),
             Container::Failed(why) => Err(PublishError::permanent(why)),
             Container::Expired | Container::InProgress => {
-                progress.set(key.as_deref().unwrap_or("container"), Value::Null).await?;
-                Err(PublishError::retryable("Instagram let the prepared media expire; we'll prepare it again."))
+                progress
+                    .set(key.as_deref().unwrap_or("container"), Value::Null)
+                    .await?;
+                Err(PublishError::retryable(
+                    "Instagram let the prepared media expire; we'll prepare it again.",
+                ))
             }
         }
     }
 
     async fn permalink(&self, token: &str, media_id: &str) -> Option<String> {
         let url = format!("{}?fields=permalink", graph(media_id));
-        let answer = publish::send(self.http.client().get(self.http.url(Platform::Instagram, &url)).bearer_auth(token), Kind::Step).await.ok()?;
-        answer.json.get("permalink").and_then(Value::as_str).map(str::to_owned)
+        let answer = publish::send(
+            self.http
+                .client()
+                .get(self.http.url(Platform::Instagram, &url))
+                .bearer_auth(token),
+            Kind::Step,
+        )
+        .await
+        .ok()?;
+        answer
+            .json
+            .get("permalink")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
     }
 
     /// The account's latest posts, to find one whose container was published but whose id we
     /// never heard.
-    async fn find_recent(&self, token: &str, ig_user: &str, caption: &str) -> Result<Option<Published>, PublishError> {
-        let url = format!("{}?fields=id,caption,permalink,timestamp&limit=25", graph(&format!("{ig_user}/media")));
-        let answer = publish::send(self.http.client().get(self.http.url(Platform::Instagram, &url)).bearer_auth(token), Kind::Step).await?;
+    async fn find_recent(
+        &self,
+        token: &str,
+        ig_user: &str,
+        caption: &str,
+    ) -> Result<Option<Published>, PublishError> {
+        let url = format!(
+            "{}?fields=id,caption,permalink,timestamp&limit=25",
+            graph(&format!("{ig_user}/media"))
+        );
+        let answer = publish::send(
+            self.http
+                .client()
+                .get(self.http.url(Platform::Instagram, &url))
+                .bearer_auth(token),
+            Kind::Step,
+        )
+        .await?;
         if !(200..300).contains(&answer.status) {
             return Err(classify(&answer));
         }
         let wanted = caption.trim();
-        Ok(answer.json.get("data").and_then(Value::as_array).into_iter().flatten().find_map(|m| {
-            let same = m.get("caption").and_then(Value::as_str).unwrap_or("").trim() == wanted;
-            if !same {
-                return None;
-            }
-            Some(Published { remote_id: meta::id(m, "id")?, remote_url: m.get("permalink").and_then(Value::as_str).map(str::to_owned) })
-        }))
+        Ok(answer
+            .json
+            .get("data")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find_map(|m| {
+                let same = m
+                    .get("caption")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .trim()
+                    == wanted;
+                if !same {
+                    return None;
+                }
+                Some(Published {
+                    remote_id: meta::id(m, "id")?,
+                    remote_url: m
+                        .get("permalink")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
+                })
+            }))
     }
 }
 
 fn ig_user(req: &PublishRequest) -> String {
-    req.metadata.get("ig_user_id").and_then(Value::as_str).map(str::to_owned).unwrap_or_else(|| req.account_id.clone())
+    req.metadata
+        .get("ig_user_id")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .unwrap_or_else(|| req.account_id.clone())
 }
 
 #[async_trait]
 impl Publisher for InstagramPublisher {
-    async fn publish(&self, token: &SecretString, req: &PublishRequest, progress: &mut dyn Progress) -> Result<Published, PublishError> {
+    async fn publish(
+        &self,
+        token: &SecretString,
+        req: &PublishRequest,
+        progress: &mut dyn Progress,
+    ) -> Result<Published, PublishError> {
         let token = token.expose_secret();
         let ig_user = ig_user(req);
         let container = self.container(token, &ig_user, req, progress).await?;
@@ -248,27 +378,50 @@ impl Publisher for InstagramPublisher {
                 .ok_or_else(|| PublishError::Unknown { message: "Instagram says the post went out, but we couldn't find it on the account yet.".into() });
         }
         progress.mark_sent().await?;
-        let answer = self.post_form(token, &format!("{ig_user}/media_publish"), &[("creation_id", container.clone())], Kind::Irreversible).await?;
+        let answer = self
+            .post_form(
+                token,
+                &format!("{ig_user}/media_publish"),
+                &[("creation_id", container.clone())],
+                Kind::Irreversible,
+            )
+            .await?;
         if (200..300).contains(&answer.status) {
-            let id = meta::id(&answer.json, "id").ok_or_else(|| PublishError::Unknown { message: "Instagram accepted the post but didn't say its id.".into() })?;
+            let id = meta::id(&answer.json, "id").ok_or_else(|| PublishError::Unknown {
+                message: "Instagram accepted the post but didn't say its id.".into(),
+            })?;
             let url = self.permalink(token, &id).await;
-            return Ok(Published { remote_id: id, remote_url: url });
+            return Ok(Published {
+                remote_id: id,
+                remote_url: url,
+            });
         }
         progress.clear_sent().await?;
         Err(classify(&answer))
     }
 
-    async fn reconcile(&self, token: &SecretString, req: &PublishRequest, progress: &mut dyn Progress) -> Result<Reconciled, PublishError> {
+    async fn reconcile(
+        &self,
+        token: &SecretString,
+        req: &PublishRequest,
+        progress: &mut dyn Progress,
+    ) -> Result<Reconciled, PublishError> {
         let token = token.expose_secret();
-        let Some(container) = progress.get_str("container") else { return Ok(Reconciled::NotPublished) };
+        let Some(container) = progress.get_str("container") else {
+            return Ok(Reconciled::NotPublished);
+        };
         Ok(match self.container_status(token, &container).await? {
-            Container::Published => match self.find_recent(token, &ig_user(req), &req.caption).await? {
-                Some(p) => Reconciled::Published(p),
-                None => Reconciled::Processing,
-            },
+            Container::Published => {
+                match self.find_recent(token, &ig_user(req), &req.caption).await? {
+                    Some(p) => Reconciled::Published(p),
+                    None => Reconciled::Processing,
+                }
+            }
             Container::InProgress => Reconciled::Processing,
             // Ready but never published, or dead: it did not go out.
-            Container::Finished | Container::Failed(_) | Container::Expired => Reconciled::NotPublished,
+            Container::Finished | Container::Failed(_) | Container::Expired => {
+                Reconciled::NotPublished
+            }
         })
     }
 }

@@ -10,7 +10,9 @@ use serde_json::{Value, json};
 
 use crate::domain::{MediaKind, Platform, TargetOptions, options::LinkedinVisibility};
 use crate::platforms::Http;
-use crate::platforms::publish::{self, Kind, MediaInput, Progress, PublishError, PublishRequest, Published, Publisher};
+use crate::platforms::publish::{
+    self, Kind, MediaInput, Progress, PublishError, PublishRequest, Published, Publisher,
+};
 
 /// The Marketing API version we speak (`LinkedIn-Version: YYYYMM`); LinkedIn sunsets versions
 /// after about a year, so this moves with each release of Picscripter.
@@ -27,13 +29,18 @@ pub struct LinkedinPublisher {
 
 /// LinkedIn's "little text": reserved characters are escaped, and `#word` becomes a hashtag.
 pub fn little_text(text: &str) -> String {
-    const RESERVED: &[char] = &['\\', '|', '{', '}', '@', '[', ']', '(', ')', '<', '>', '#', '*', '_', '~'];
+    const RESERVED: &[char] = &[
+        '\\', '|', '{', '}', '@', '[', ']', '(', ')', '<', '>', '#', '*', '_', '~',
+    ];
     let mut out = String::with_capacity(text.len() + 16);
     let mut chars = text.char_indices().peekable();
     let mut prev: Option<char> = None;
     while let Some((i, c)) = chars.next() {
         if c == '#' && !prev.is_some_and(|p| p.is_alphanumeric()) {
-            let tag: String = text[i + 1..].chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            let tag: String = text[i + 1..]
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
             if !tag.is_empty() && tag.chars().any(char::is_alphabetic) {
                 out.push_str("{hashtag|\\#|");
                 out.push_str(&tag.replace('_', "\\_"));
@@ -55,7 +62,10 @@ pub fn little_text(text: &str) -> String {
 }
 
 fn message(json: &Value) -> String {
-    json.get("message").and_then(Value::as_str).unwrap_or("LinkedIn refused the request").to_owned()
+    json.get("message")
+        .and_then(Value::as_str)
+        .unwrap_or("LinkedIn refused the request")
+        .to_owned()
 }
 
 fn plain(status: u16, detail: &str) -> String {
@@ -63,9 +73,12 @@ fn plain(status: u16, detail: &str) -> String {
     if d.contains("duplicate") {
         "LinkedIn refused this post because you published the same text recently. Change the text a little and try again.".into()
     } else if status == 403 {
-        format!("LinkedIn says Picscripter isn't allowed to post for this account ({detail}). Reconnect it and approve every permission asked.")
+        format!(
+            "LinkedIn says Picscripter isn't allowed to post for this account ({detail}). Reconnect it and approve every permission asked."
+        )
     } else if status == 426 || d.contains("version") {
-        "LinkedIn no longer accepts the API version this Picscripter speaks. Update Picscripter.".into()
+        "LinkedIn no longer accepts the API version this Picscripter speaks. Update Picscripter."
+            .into()
     } else {
         format!("LinkedIn refused the post: {detail}")
     }
@@ -86,19 +99,46 @@ impl LinkedinPublisher {
             .header("X-Restli-Protocol-Version", "2.0.0")
     }
 
-    async fn upload_image(&self, token: &str, owner: &str, m: &MediaInput) -> Result<String, PublishError> {
-        let init = self.rest(reqwest::Method::POST, self.http.url(Platform::Linkedin, IMAGES_INIT), token).json(&json!({ "initializeUploadRequest": { "owner": owner } }));
+    async fn upload_image(
+        &self,
+        token: &str,
+        owner: &str,
+        m: &MediaInput,
+    ) -> Result<String, PublishError> {
+        let init = self
+            .rest(
+                reqwest::Method::POST,
+                self.http.url(Platform::Linkedin, IMAGES_INIT),
+                token,
+            )
+            .json(&json!({ "initializeUploadRequest": { "owner": owner } }));
         let answer = publish::send(init, Kind::Step).await?;
         if !(200..300).contains(&answer.status) {
             return Err(classify(&answer));
         }
-        let upload = answer.json.pointer("/value/uploadUrl").and_then(Value::as_str).and_then(|u| self.http.remote_url(Platform::Linkedin, u));
-        let image = answer.json.pointer("/value/image").and_then(Value::as_str).map(str::to_owned);
+        let upload = answer
+            .json
+            .pointer("/value/uploadUrl")
+            .and_then(Value::as_str)
+            .and_then(|u| self.http.remote_url(Platform::Linkedin, u));
+        let image = answer
+            .json
+            .pointer("/value/image")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
         let (Some(upload), Some(image)) = (upload, image) else {
-            return Err(PublishError::retryable("LinkedIn didn't say where to upload the photo."));
+            return Err(PublishError::retryable(
+                "LinkedIn didn't say where to upload the photo.",
+            ));
         };
         let bytes = m.loader.all().await.map_err(PublishError::retryable)?;
-        let put = self.http.client().put(upload).bearer_auth(token).header("Content-Type", m.facts.mime().as_str()).body(bytes);
+        let put = self
+            .http
+            .client()
+            .put(upload)
+            .bearer_auth(token)
+            .header("Content-Type", m.facts.mime().as_str())
+            .body(bytes);
         let answer = publish::send(put, Kind::Step).await?;
         if !(200..300).contains(&answer.status) {
             return Err(classify(&answer));
@@ -106,37 +146,95 @@ impl LinkedinPublisher {
         Ok(image)
     }
 
-    async fn upload_video(&self, token: &str, owner: &str, m: &MediaInput) -> Result<String, PublishError> {
+    async fn upload_video(
+        &self,
+        token: &str,
+        owner: &str,
+        m: &MediaInput,
+    ) -> Result<String, PublishError> {
         let body = json!({ "initializeUploadRequest": { "owner": owner, "fileSizeBytes": m.loader.len(), "uploadCaptions": false, "uploadThumbnail": false } });
-        let answer = publish::send(self.rest(reqwest::Method::POST, self.http.url(Platform::Linkedin, VIDEOS_INIT), token).json(&body), Kind::Step).await?;
+        let answer = publish::send(
+            self.rest(
+                reqwest::Method::POST,
+                self.http.url(Platform::Linkedin, VIDEOS_INIT),
+                token,
+            )
+            .json(&body),
+            Kind::Step,
+        )
+        .await?;
         if !(200..300).contains(&answer.status) {
             return Err(classify(&answer));
         }
-        let video = answer.json.pointer("/value/video").and_then(Value::as_str).map(str::to_owned);
-        let upload_token = answer.json.pointer("/value/uploadToken").and_then(Value::as_str).unwrap_or("").to_owned();
-        let instructions = answer.json.pointer("/value/uploadInstructions").and_then(Value::as_array).cloned().unwrap_or_default();
+        let video = answer
+            .json
+            .pointer("/value/video")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let upload_token = answer
+            .json
+            .pointer("/value/uploadToken")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        let instructions = answer
+            .json
+            .pointer("/value/uploadInstructions")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         let Some(video) = video.filter(|_| !instructions.is_empty()) else {
-            return Err(PublishError::retryable("LinkedIn didn't say where to upload the video."));
+            return Err(PublishError::retryable(
+                "LinkedIn didn't say where to upload the video.",
+            ));
         };
         let mut etags = Vec::with_capacity(instructions.len());
         for part in instructions {
             let first = part.get("firstByte").and_then(Value::as_u64);
             let last = part.get("lastByte").and_then(Value::as_u64);
-            let url = part.get("uploadUrl").and_then(Value::as_str).and_then(|u| self.http.remote_url(Platform::Linkedin, u));
+            let url = part
+                .get("uploadUrl")
+                .and_then(Value::as_str)
+                .and_then(|u| self.http.remote_url(Platform::Linkedin, u));
             let (Some(first), Some(last), Some(url)) = (first, last, url) else {
-                return Err(PublishError::retryable("LinkedIn gave upload instructions we couldn't read."));
+                return Err(PublishError::retryable(
+                    "LinkedIn gave upload instructions we couldn't read.",
+                ));
             };
-            let bytes = m.loader.range(first, last + 1).await.map_err(PublishError::retryable)?;
-            let put = self.http.client().put(url).header("Content-Type", "application/octet-stream").body(bytes);
+            let bytes = m
+                .loader
+                .range(first, last + 1)
+                .await
+                .map_err(PublishError::retryable)?;
+            let put = self
+                .http
+                .client()
+                .put(url)
+                .header("Content-Type", "application/octet-stream")
+                .body(bytes);
             let answer = publish::send(put, Kind::Step).await?;
             if !(200..300).contains(&answer.status) {
                 return Err(classify(&answer));
             }
-            let etag = answer.headers.get("etag").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+            let etag = answer
+                .headers
+                .get("etag")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned();
             etags.push(etag);
         }
         let body = json!({ "finalizeUploadRequest": { "video": video, "uploadToken": upload_token, "uploadedPartIds": etags } });
-        let answer = publish::send(self.rest(reqwest::Method::POST, self.http.url(Platform::Linkedin, VIDEOS_FINALIZE), token).json(&body), Kind::Step).await?;
+        let answer = publish::send(
+            self.rest(
+                reqwest::Method::POST,
+                self.http.url(Platform::Linkedin, VIDEOS_FINALIZE),
+                token,
+            )
+            .json(&body),
+            Kind::Step,
+        )
+        .await?;
         if !(200..300).contains(&answer.status) {
             return Err(classify(&answer));
         }
@@ -146,7 +244,12 @@ impl LinkedinPublisher {
 
 #[async_trait]
 impl Publisher for LinkedinPublisher {
-    async fn publish(&self, token: &SecretString, req: &PublishRequest, progress: &mut dyn Progress) -> Result<Published, PublishError> {
+    async fn publish(
+        &self,
+        token: &SecretString,
+        req: &PublishRequest,
+        progress: &mut dyn Progress,
+    ) -> Result<Published, PublishError> {
         let token = token.expose_secret();
         let author = req
             .metadata
@@ -198,13 +301,25 @@ impl Publisher for LinkedinPublisher {
             many => {
                 let images: Vec<Value> = many
                     .iter()
-                    .map(|(urn, alt)| if alt.trim().is_empty() { json!({ "id": urn }) } else { json!({ "id": urn, "altText": alt }) })
+                    .map(|(urn, alt)| {
+                        if alt.trim().is_empty() {
+                            json!({ "id": urn })
+                        } else {
+                            json!({ "id": urn, "altText": alt })
+                        }
+                    })
                     .collect();
                 body["content"] = json!({ "multiImage": { "images": images } });
             }
         }
         progress.mark_sent().await?;
-        let create = self.rest(reqwest::Method::POST, self.http.url(Platform::Linkedin, POSTS), token).json(&body);
+        let create = self
+            .rest(
+                reqwest::Method::POST,
+                self.http.url(Platform::Linkedin, POSTS),
+                token,
+            )
+            .json(&body);
         let answer = publish::send(create, Kind::Irreversible).await?;
         if (200..300).contains(&answer.status) {
             let urn = answer
@@ -212,8 +327,13 @@ impl Publisher for LinkedinPublisher {
                 .get("x-restli-id")
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
-                .ok_or_else(|| PublishError::Unknown { message: "LinkedIn accepted the post but didn't say its id.".into() })?;
-            return Ok(Published { remote_url: Some(format!("https://www.linkedin.com/feed/update/{urn}")), remote_id: urn });
+                .ok_or_else(|| PublishError::Unknown {
+                    message: "LinkedIn accepted the post but didn't say its id.".into(),
+                })?;
+            return Ok(Published {
+                remote_url: Some(format!("https://www.linkedin.com/feed/update/{urn}")),
+                remote_id: urn,
+            });
         }
         progress.clear_sent().await?;
         Err(classify(&answer))
@@ -226,7 +346,10 @@ mod tests {
 
     #[test]
     fn little_text_escapes_reserved_characters_and_keeps_hashtags() {
-        assert_eq!(little_text("Mugs (new) #handmade"), "Mugs \\(new\\) {hashtag|\\#|handmade}");
+        assert_eq!(
+            little_text("Mugs (new) #handmade"),
+            "Mugs \\(new\\) {hashtag|\\#|handmade}"
+        );
         assert_eq!(little_text("email me@shop"), "email me\\@shop");
         assert_eq!(little_text("#1 seller"), "\\#1 seller");
         assert_eq!(little_text("a_b"), "a\\_b");

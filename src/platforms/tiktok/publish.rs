@@ -9,7 +9,10 @@ use serde_json::{Value, json};
 
 use crate::domain::{Format, Platform, TargetOptions};
 use crate::platforms::Http;
-use crate::platforms::publish::{self, Kind, MediaInput, Progress, PublishError, PublishRequest, Published, Publisher, Reconciled};
+use crate::platforms::publish::{
+    self, Kind, MediaInput, Progress, PublishError, PublishRequest, Published, Publisher,
+    Reconciled,
+};
 
 const CREATOR_INFO: &str = "https://open.tiktokapis.com/v2/post/publish/creator_info/query/";
 const VIDEO_INIT: &str = "https://open.tiktokapis.com/v2/post/publish/video/init/";
@@ -51,11 +54,23 @@ fn plain(code: &str, message: &str) -> String {
 
 /// Reads TikTok's envelope: `Ok(data)` when `error.code` is `ok`.
 fn envelope(answer: &publish::Answer) -> Result<Value, PublishError> {
-    let code = answer.json.pointer("/error/code").and_then(Value::as_str).unwrap_or(if (200..300).contains(&answer.status) { "ok" } else { "unknown" });
+    let code = answer
+        .json
+        .pointer("/error/code")
+        .and_then(Value::as_str)
+        .unwrap_or(if (200..300).contains(&answer.status) {
+            "ok"
+        } else {
+            "unknown"
+        });
     if code == "ok" && (200..300).contains(&answer.status) {
         return Ok(answer.json.get("data").cloned().unwrap_or(Value::Null));
     }
-    let message = answer.json.pointer("/error/message").and_then(Value::as_str).unwrap_or("");
+    let message = answer
+        .json
+        .pointer("/error/message")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     let status = Some(answer.status);
     let now = chrono::Utc::now();
     Err(match code {
@@ -88,11 +103,23 @@ enum Status {
 
 impl TiktokPublisher {
     fn call(&self, url: &str, token: &str) -> reqwest::RequestBuilder {
-        self.http.client().post(self.http.url(Platform::Tiktok, url)).bearer_auth(token).header(reqwest::header::CONTENT_TYPE, "application/json; charset=UTF-8")
+        self.http
+            .client()
+            .post(self.http.url(Platform::Tiktok, url))
+            .bearer_auth(token)
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/json; charset=UTF-8",
+            )
     }
 
     async fn status(&self, token: &str, publish_id: &str) -> Result<Status, PublishError> {
-        let answer = publish::send(self.call(STATUS, token).json(&json!({ "publish_id": publish_id })), Kind::Step).await?;
+        let answer = publish::send(
+            self.call(STATUS, token)
+                .json(&json!({ "publish_id": publish_id })),
+            Kind::Step,
+        )
+        .await?;
         let data = envelope(&answer)?;
         Ok(match data.get("status").and_then(Value::as_str) {
             Some("PUBLISH_COMPLETE") | Some("SEND_TO_USER_INBOX") => {
@@ -100,11 +127,18 @@ impl TiktokPublisher {
                     .get("publicaly_available_post_id")
                     .and_then(Value::as_array)
                     .and_then(|a| a.first())
-                    .and_then(|v| v.as_str().map(str::to_owned).or_else(|| v.as_u64().map(|n| n.to_string())));
+                    .and_then(|v| {
+                        v.as_str()
+                            .map(str::to_owned)
+                            .or_else(|| v.as_u64().map(|n| n.to_string()))
+                    });
                 Status::Complete(id)
             }
             Some("FAILED") => {
-                let reason = data.get("fail_reason").and_then(Value::as_str).unwrap_or("internal");
+                let reason = data
+                    .get("fail_reason")
+                    .and_then(Value::as_str)
+                    .unwrap_or("internal");
                 Status::Failed(plain(reason, ""))
             }
             _ => Status::Processing,
@@ -113,16 +147,34 @@ impl TiktokPublisher {
 
     fn published(req: &PublishRequest, publish_id: &str, post_id: Option<String>) -> Published {
         let username = req.metadata.get("username").and_then(Value::as_str);
-        let kind = if req.format == Format::TiktokPhotos { "photo" } else { "video" };
+        let kind = if req.format == Format::TiktokPhotos {
+            "photo"
+        } else {
+            "video"
+        };
         match (post_id, username) {
-            (Some(id), Some(user)) => Published { remote_url: Some(format!("https://www.tiktok.com/@{user}/{kind}/{id}")), remote_id: id },
-            (Some(id), None) => Published { remote_url: None, remote_id: id },
+            (Some(id), Some(user)) => Published {
+                remote_url: Some(format!("https://www.tiktok.com/@{user}/{kind}/{id}")),
+                remote_id: id,
+            },
+            (Some(id), None) => Published {
+                remote_url: None,
+                remote_id: id,
+            },
             // Private posts never get a public id: the publish id is what identifies it.
-            (None, user) => Published { remote_url: user.map(|u| format!("https://www.tiktok.com/@{u}")), remote_id: publish_id.to_owned() },
+            (None, user) => Published {
+                remote_url: user.map(|u| format!("https://www.tiktok.com/@{u}")),
+                remote_id: publish_id.to_owned(),
+            },
         }
     }
 
-    async fn wait(&self, token: &str, req: &PublishRequest, publish_id: &str) -> Result<Published, PublishError> {
+    async fn wait(
+        &self,
+        token: &str,
+        req: &PublishRequest,
+        publish_id: &str,
+    ) -> Result<Published, PublishError> {
         let started = std::time::Instant::now();
         let mut gap = STATUS_MIN_GAP;
         loop {
@@ -132,39 +184,68 @@ impl TiktokPublisher {
                 Status::Processing => {}
             }
             if started.elapsed() > publish::POLL_BUDGET {
-                return Err(PublishError::retryable("TikTok is still processing the post; we'll check again shortly."));
+                return Err(PublishError::retryable(
+                    "TikTok is still processing the post; we'll check again shortly.",
+                ));
             }
             tokio::time::sleep(gap).await;
             gap = (gap * 2).min(std::time::Duration::from_secs(15));
         }
     }
 
-    async fn upload(&self, upload_url: &str, m: &MediaInput, progress: &mut dyn Progress) -> Result<(), PublishError> {
-        let url = self.http.remote_url(Platform::Tiktok, upload_url).ok_or_else(|| PublishError::retryable("TikTok gave an upload address we couldn't use."))?;
+    async fn upload(
+        &self,
+        upload_url: &str,
+        m: &MediaInput,
+        progress: &mut dyn Progress,
+    ) -> Result<(), PublishError> {
+        let url = self
+            .http
+            .remote_url(Platform::Tiktok, upload_url)
+            .ok_or_else(|| {
+                PublishError::retryable("TikTok gave an upload address we couldn't use.")
+            })?;
         let total = m.loader.len();
         let (chunk_size, count) = chunking(total);
         for index in 0..count {
             let start = index * chunk_size;
-            let end = if index + 1 == count { total } else { start + chunk_size };
+            let end = if index + 1 == count {
+                total
+            } else {
+                start + chunk_size
+            };
             let last = index + 1 == count;
             if last {
                 // The final chunk is what makes TikTok publish.
                 progress.mark_sent().await?;
             }
-            let bytes = m.loader.range(start, end).await.map_err(PublishError::retryable)?;
+            let bytes = m
+                .loader
+                .range(start, end)
+                .await
+                .map_err(PublishError::retryable)?;
             let put = self
                 .http
                 .client()
                 .put(url.clone())
                 .header(reqwest::header::CONTENT_TYPE, m.facts.mime().as_str())
-                .header(reqwest::header::CONTENT_RANGE, format!("bytes {}-{}/{}", start, end - 1, total))
+                .header(
+                    reqwest::header::CONTENT_RANGE,
+                    format!("bytes {}-{}/{}", start, end - 1, total),
+                )
                 .body(bytes);
-            let answer = publish::send(put, if last { Kind::Irreversible } else { Kind::Step }).await?;
+            let answer =
+                publish::send(put, if last { Kind::Irreversible } else { Kind::Step }).await?;
             if !matches!(answer.status, 200 | 201 | 206) {
                 if last {
                     progress.clear_sent().await?;
                 }
-                return Err(envelope(&answer).err().unwrap_or_else(|| PublishError::retryable(format!("TikTok's upload failed ({}); we'll try again.", answer.status))));
+                return Err(envelope(&answer).err().unwrap_or_else(|| {
+                    PublishError::retryable(format!(
+                        "TikTok's upload failed ({}); we'll try again.",
+                        answer.status
+                    ))
+                }));
             }
         }
         Ok(())
@@ -174,35 +255,65 @@ impl TiktokPublisher {
 /// `(chunk_size, total_chunk_count)` per the media transfer guide: whole up to 64 MB, otherwise
 /// `floor(size / chunk)` chunks with the remainder in the last.
 pub fn chunking(size: u64) -> (u64, u64) {
-    if size <= WHOLE_MAX { (size.max(1), 1) } else { (CHUNK, size / CHUNK) }
+    if size <= WHOLE_MAX {
+        (size.max(1), 1)
+    } else {
+        (CHUNK, size / CHUNK)
+    }
 }
 
 #[async_trait]
 impl Publisher for TiktokPublisher {
-    async fn publish(&self, token: &SecretString, req: &PublishRequest, progress: &mut dyn Progress) -> Result<Published, PublishError> {
+    async fn publish(
+        &self,
+        token: &SecretString,
+        req: &PublishRequest,
+        progress: &mut dyn Progress,
+    ) -> Result<Published, PublishError> {
         let token = token.expose_secret();
         // A resumed job whose post TikTok already has: only the outcome is missing.
-        if let (Some(publish_id), Some(_)) = (progress.get_str("publish_id"), progress.get_str("sent_at")) {
+        if let (Some(publish_id), Some(_)) =
+            (progress.get_str("publish_id"), progress.get_str("sent_at"))
+        {
             return self.wait(token, req, &publish_id).await;
         }
         let TargetOptions::Tiktok(options) = &req.options else {
-            return Err(PublishError::permanent("Choose who can see this TikTok post, then schedule it again."));
+            return Err(PublishError::permanent(
+                "Choose who can see this TikTok post, then schedule it again.",
+            ));
         };
         let Some(privacy) = options.privacy_level else {
-            return Err(PublishError::permanent("Choose who can see this TikTok post, then schedule it again."));
+            return Err(PublishError::permanent(
+                "Choose who can see this TikTok post, then schedule it again.",
+            ));
         };
         let privacy = serde_json::to_value(privacy).expect("privacy levels serialize");
         let creator = envelope(&publish::send(self.call(CREATOR_INFO, token), Kind::Step).await?)?;
-        let offered = creator.get("privacy_level_options").and_then(Value::as_array).cloned().unwrap_or_default();
+        let offered = creator
+            .get("privacy_level_options")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         if !offered.is_empty() && !offered.contains(&privacy) {
-            return Err(PublishError::permanent(plain("privacy_level_option_mismatch", "")));
+            return Err(PublishError::permanent(plain(
+                "privacy_level_option_mismatch",
+                "",
+            )));
         }
         let flag = |field: &str| creator.get(field).and_then(Value::as_bool).unwrap_or(false);
         let disable_comment = options.disable_comment || flag("comment_disabled");
 
         if req.format == Format::TiktokPhotos {
             let images: Vec<&str> = req.media.iter().map(|m| m.url.as_str()).collect();
-            let title: String = req.caption.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim().chars().take(90).collect();
+            let title: String = req
+                .caption
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("")
+                .trim()
+                .chars()
+                .take(90)
+                .collect();
             let body = json!({
                 "media_type": "PHOTO",
                 "post_mode": "DIRECT_POST",
@@ -210,7 +321,8 @@ impl Publisher for TiktokPublisher {
                 "source_info": { "source": "PULL_FROM_URL", "photo_cover_index": 0, "photo_images": images },
             });
             progress.mark_sent().await?;
-            let answer = publish::send(self.call(PHOTO_INIT, token).json(&body), Kind::Irreversible).await?;
+            let answer =
+                publish::send(self.call(PHOTO_INIT, token).json(&body), Kind::Irreversible).await?;
             let data = match envelope(&answer) {
                 Ok(d) => d,
                 Err(e) => {
@@ -218,12 +330,22 @@ impl Publisher for TiktokPublisher {
                     return Err(e);
                 }
             };
-            let publish_id = data.get("publish_id").and_then(Value::as_str).ok_or_else(|| PublishError::Unknown { message: "TikTok accepted the post but didn't say its id.".into() })?.to_owned();
+            let publish_id = data
+                .get("publish_id")
+                .and_then(Value::as_str)
+                .ok_or_else(|| PublishError::Unknown {
+                    message: "TikTok accepted the post but didn't say its id.".into(),
+                })?
+                .to_owned();
             progress.set("publish_id", json!(publish_id)).await?;
             return self.wait(token, req, &publish_id).await;
         }
 
-        let video = req.media.first().ok_or_else(|| PublishError::permanent("A TikTok post needs a video or photos. Add some and try again."))?;
+        let video = req.media.first().ok_or_else(|| {
+            PublishError::permanent(
+                "A TikTok post needs a video or photos. Add some and try again.",
+            )
+        })?;
         let (chunk_size, count) = chunking(video.loader.len());
         let body = json!({
             "post_info": {
@@ -236,27 +358,45 @@ impl Publisher for TiktokPublisher {
             "source_info": { "source": "FILE_UPLOAD", "video_size": video.loader.len(), "chunk_size": chunk_size, "total_chunk_count": count },
         });
         // Starting a video post publishes nothing until the last chunk arrives, so it is a step.
-        let data = envelope(&publish::send(self.call(VIDEO_INIT, token).json(&body), Kind::Step).await?)?;
-        let publish_id = data.get("publish_id").and_then(Value::as_str).map(str::to_owned);
-        let upload_url = data.get("upload_url").and_then(Value::as_str).map(str::to_owned);
+        let data =
+            envelope(&publish::send(self.call(VIDEO_INIT, token).json(&body), Kind::Step).await?)?;
+        let publish_id = data
+            .get("publish_id")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let upload_url = data
+            .get("upload_url")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
         let (Some(publish_id), Some(upload_url)) = (publish_id, upload_url) else {
-            return Err(PublishError::retryable("TikTok didn't say where to upload the video."));
+            return Err(PublishError::retryable(
+                "TikTok didn't say where to upload the video.",
+            ));
         };
         progress.set("publish_id", json!(publish_id)).await?;
         self.upload(&upload_url, video, progress).await?;
         self.wait(token, req, &publish_id).await
     }
 
-    async fn reconcile(&self, token: &SecretString, req: &PublishRequest, progress: &mut dyn Progress) -> Result<Reconciled, PublishError> {
+    async fn reconcile(
+        &self,
+        token: &SecretString,
+        req: &PublishRequest,
+        progress: &mut dyn Progress,
+    ) -> Result<Reconciled, PublishError> {
         let Some(publish_id) = progress.get_str("publish_id") else {
             // The post was sent but TikTok's answer (with its id) never came.
             return Ok(Reconciled::CannotTell);
         };
-        Ok(match self.status(token.expose_secret(), &publish_id).await? {
-            Status::Complete(id) => Reconciled::Published(Self::published(req, &publish_id, id)),
-            Status::Processing => Reconciled::Processing,
-            Status::Failed(_) => Reconciled::NotPublished,
-        })
+        Ok(
+            match self.status(token.expose_secret(), &publish_id).await? {
+                Status::Complete(id) => {
+                    Reconciled::Published(Self::published(req, &publish_id, id))
+                }
+                Status::Processing => Reconciled::Processing,
+                Status::Failed(_) => Reconciled::NotPublished,
+            },
+        )
     }
 }
 

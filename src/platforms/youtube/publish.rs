@@ -12,7 +12,10 @@ use serde_json::{Value, json};
 
 use crate::domain::{Platform, TargetOptions};
 use crate::platforms::Http;
-use crate::platforms::publish::{self, Kind, MediaInput, Progress, PublishError, PublishRequest, Published, Publisher, Reconciled};
+use crate::platforms::publish::{
+    self, Kind, MediaInput, Progress, PublishError, PublishRequest, Published, Publisher,
+    Reconciled,
+};
 
 const START: &str = "https://www.googleapis.com/upload/youtube/v3/videos?uploadType=resumable&part=snippet%2Cstatus";
 /// 32 × 256 KiB: chunks must be multiples of 256 KiB except the last.
@@ -23,8 +26,16 @@ pub struct YoutubePublisher {
 }
 
 fn reason(json: &Value) -> (String, String) {
-    let reason = json.pointer("/error/errors/0/reason").and_then(Value::as_str).unwrap_or("").to_owned();
-    let message = json.pointer("/error/message").and_then(Value::as_str).unwrap_or("YouTube refused the request").to_owned();
+    let reason = json
+        .pointer("/error/errors/0/reason")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    let message = json
+        .pointer("/error/message")
+        .and_then(Value::as_str)
+        .unwrap_or("YouTube refused the request")
+        .to_owned();
     (reason, message)
 }
 
@@ -67,9 +78,14 @@ fn published(json: &Value) -> Result<Published, PublishError> {
     let id = json
         .get("id")
         .and_then(Value::as_str)
-        .ok_or_else(|| PublishError::Unknown { message: "YouTube finished the upload but didn't say the video's id.".into() })?
+        .ok_or_else(|| PublishError::Unknown {
+            message: "YouTube finished the upload but didn't say the video's id.".into(),
+        })?
         .to_owned();
-    Ok(Published { remote_url: Some(format!("https://www.youtube.com/watch?v={id}")), remote_id: id })
+    Ok(Published {
+        remote_url: Some(format!("https://www.youtube.com/watch?v={id}")),
+        remote_id: id,
+    })
 }
 
 /// What the upload session says about itself.
@@ -83,15 +99,23 @@ enum Session {
 }
 
 impl YoutubePublisher {
-    async fn start(&self, token: &str, req: &PublishRequest, video: &MediaInput) -> Result<String, PublishError> {
+    async fn start(
+        &self,
+        token: &str,
+        req: &PublishRequest,
+        video: &MediaInput,
+    ) -> Result<String, PublishError> {
         let TargetOptions::Youtube(options) = &req.options else {
-            return Err(PublishError::permanent("This video has no title. Add one and schedule it again."));
+            return Err(PublishError::permanent(
+                "This video has no title. Add one and schedule it again.",
+            ));
         };
         let mut snippet = json!({ "title": options.title, "description": req.caption, "categoryId": options.category_id });
         if !options.tags.is_empty() {
             snippet["tags"] = json!(options.tags);
         }
-        let status = json!({ "privacyStatus": options.privacy.as_str(), "selfDeclaredMadeForKids": false });
+        let status =
+            json!({ "privacyStatus": options.privacy.as_str(), "selfDeclaredMadeForKids": false });
         let body = json!({ "snippet": snippet, "status": status });
         let request = self
             .http
@@ -115,11 +139,21 @@ impl YoutubePublisher {
     }
 
     fn session_url(&self, session: &str) -> Result<url::Url, PublishError> {
-        self.http.remote_url(Platform::Youtube, session).ok_or_else(|| PublishError::retryable("YouTube gave an upload address we couldn't use."))
+        self.http
+            .remote_url(Platform::Youtube, session)
+            .ok_or_else(|| {
+                PublishError::retryable("YouTube gave an upload address we couldn't use.")
+            })
     }
 
     async fn probe(&self, token: &str, session: &str, total: u64) -> Result<Session, PublishError> {
-        let request = self.http.client().put(self.session_url(session)?).bearer_auth(token).header(CONTENT_LENGTH, "0").header(CONTENT_RANGE, format!("bytes */{total}"));
+        let request = self
+            .http
+            .client()
+            .put(self.session_url(session)?)
+            .bearer_auth(token)
+            .header(CONTENT_LENGTH, "0")
+            .header(CONTENT_RANGE, format!("bytes */{total}"));
         let answer = publish::send(request, Kind::Step).await?;
         Ok(match answer.status {
             200 | 201 => Session::Done(answer.json),
@@ -129,7 +163,14 @@ impl YoutubePublisher {
         })
     }
 
-    async fn upload_from(&self, token: &str, session: &str, video: &MediaInput, mut offset: u64, progress: &mut dyn Progress) -> Result<Published, PublishError> {
+    async fn upload_from(
+        &self,
+        token: &str,
+        session: &str,
+        video: &MediaInput,
+        mut offset: u64,
+        progress: &mut dyn Progress,
+    ) -> Result<Published, PublishError> {
         let total = video.loader.len();
         let url = self.session_url(session)?;
         loop {
@@ -138,16 +179,24 @@ impl YoutubePublisher {
             if last {
                 progress.mark_sent().await?;
             }
-            let bytes = video.loader.range(offset, end).await.map_err(PublishError::retryable)?;
+            let bytes = video
+                .loader
+                .range(offset, end)
+                .await
+                .map_err(PublishError::retryable)?;
             let request = self
                 .http
                 .client()
                 .put(url.clone())
                 .bearer_auth(token)
                 .header(CONTENT_TYPE, video.facts.mime().as_str())
-                .header(CONTENT_RANGE, format!("bytes {}-{}/{}", offset, end.max(1) - 1, total))
+                .header(
+                    CONTENT_RANGE,
+                    format!("bytes {}-{}/{}", offset, end.max(1) - 1, total),
+                )
                 .body(bytes);
-            let answer = publish::send(request, if last { Kind::Irreversible } else { Kind::Step }).await?;
+            let answer =
+                publish::send(request, if last { Kind::Irreversible } else { Kind::Step }).await?;
             match answer.status {
                 200 | 201 => return published(&answer.json),
                 308 => {
@@ -156,17 +205,23 @@ impl YoutubePublisher {
                     }
                     let got = received(&answer.headers);
                     if got <= offset && !last {
-                        return Err(PublishError::retryable("YouTube didn't keep the last chunk; we'll resume shortly."));
+                        return Err(PublishError::retryable(
+                            "YouTube didn't keep the last chunk; we'll resume shortly.",
+                        ));
                     }
                     offset = got;
                     if offset >= total {
-                        return Err(PublishError::retryable("YouTube has the whole file but hasn't confirmed it; we'll ask again shortly."));
+                        return Err(PublishError::retryable(
+                            "YouTube has the whole file but hasn't confirmed it; we'll ask again shortly.",
+                        ));
                     }
                 }
                 404 | 410 => {
                     progress.clear_sent().await?;
                     progress.set("session", Value::Null).await?;
-                    return Err(PublishError::retryable("YouTube's upload session expired; we'll start the upload again."));
+                    return Err(PublishError::retryable(
+                        "YouTube's upload session expired; we'll start the upload again.",
+                    ));
                 }
                 _ => {
                     if last {
@@ -191,9 +246,16 @@ fn received(headers: &reqwest::header::HeaderMap) -> u64 {
 
 #[async_trait]
 impl Publisher for YoutubePublisher {
-    async fn publish(&self, token: &SecretString, req: &PublishRequest, progress: &mut dyn Progress) -> Result<Published, PublishError> {
+    async fn publish(
+        &self,
+        token: &SecretString,
+        req: &PublishRequest,
+        progress: &mut dyn Progress,
+    ) -> Result<Published, PublishError> {
         let token = token.expose_secret();
-        let video = req.media.first().ok_or_else(|| PublishError::permanent("A YouTube post needs a video. Add one and try again."))?;
+        let video = req.media.first().ok_or_else(|| {
+            PublishError::permanent("A YouTube post needs a video. Add one and try again.")
+        })?;
         let total = video.loader.len();
         let mut offset = 0;
         let session = match progress.get_str("session") {
@@ -215,16 +277,26 @@ impl Publisher for YoutubePublisher {
                 s
             }
         };
-        self.upload_from(token, &session, video, offset, progress).await
+        self.upload_from(token, &session, video, offset, progress)
+            .await
     }
 
-    async fn reconcile(&self, token: &SecretString, req: &PublishRequest, progress: &mut dyn Progress) -> Result<Reconciled, PublishError> {
-        let Some(session) = progress.get_str("session") else { return Ok(Reconciled::NotPublished) };
+    async fn reconcile(
+        &self,
+        token: &SecretString,
+        req: &PublishRequest,
+        progress: &mut dyn Progress,
+    ) -> Result<Reconciled, PublishError> {
+        let Some(session) = progress.get_str("session") else {
+            return Ok(Reconciled::NotPublished);
+        };
         let total = req.media.first().map_or(0, |m| m.loader.len());
-        Ok(match self.probe(token.expose_secret(), &session, total).await? {
-            Session::Done(json) => Reconciled::Published(published(&json)?),
-            Session::Partial(_) | Session::Gone => Reconciled::NotPublished,
-        })
+        Ok(
+            match self.probe(token.expose_secret(), &session, total).await? {
+                Session::Done(json) => Reconciled::Published(published(&json)?),
+                Session::Partial(_) | Session::Gone => Reconciled::NotPublished,
+            },
+        )
     }
 }
 
