@@ -98,6 +98,30 @@ fn post_status_tail() -> String {
     )
 }
 
+/// The claim statement of [`Engine::run`]: the connection's columns come prefixed `conn_`.
+fn claim_sql() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        use sea_orm::{IdenStatic as _, Iterable as _};
+        let conn: Vec<String> = connection_rows::Column::iter()
+            .map(|c| format!("conn.{0} AS conn_{0}", c.as_str()))
+            .collect();
+        format!(
+            "WITH c AS ( \
+                 UPDATE post_targets SET status = 'publishing', lease_owner = $2, \
+                     lease_expires_at = now() + make_interval(secs => $3), attempt_count = attempt_count + 1, updated_at = now() \
+                 WHERE id = $1 AND status = 'queued' \
+                 RETURNING id, post_id, connection_id, caption, options, attempt_count, progress), \
+             j AS ( \
+                 INSERT INTO jobs (id, kind, user_id, target_id, connection_id, attempt, worker) \
+                 SELECT $4, 'publish', p.user_id, c.id, c.connection_id, c.attempt_count, $2 FROM c JOIN posts p ON p.id = c.post_id) \
+             SELECT c.*, p.body, EXISTS (SELECT 1 FROM post_media pm WHERE pm.post_id = c.post_id) AS has_media, {} \
+             FROM c JOIN posts p ON p.id = c.post_id LEFT JOIN connections conn ON conn.id = c.connection_id",
+            conn.join(", ")
+        )
+    })
+}
+
 /// A claimed target with what the publish needs of its post.
 #[derive(FromQueryResult)]
 struct Claim {
@@ -272,31 +296,35 @@ impl Engine {
     #[tracing::instrument(skip(self), fields(worker = %self.worker))]
     pub async fn run(&self, target_id: Uuid) -> Result<Outcome, sea_orm::DbErr> {
         let job_id = Uuid::now_v7();
-        // One statement: the claim, the attempt's row, and what the publish needs of the post.
-        let Some(claim) = Claim::find_by_statement(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "WITH c AS ( \
-                 UPDATE post_targets SET status = 'publishing', lease_owner = $2, \
-                     lease_expires_at = now() + make_interval(secs => $3), attempt_count = attempt_count + 1, updated_at = now() \
-                 WHERE id = $1 AND status = 'queued' \
-                 RETURNING id, post_id, connection_id, caption, options, attempt_count, progress), \
-             j AS ( \
-                 INSERT INTO jobs (id, kind, user_id, target_id, connection_id, attempt, worker) \
-                 SELECT $4, 'publish', p.user_id, c.id, c.connection_id, c.attempt_count, $2 FROM c JOIN posts p ON p.id = c.post_id) \
-             SELECT c.*, p.body, EXISTS (SELECT 1 FROM post_media pm WHERE pm.post_id = c.post_id) AS has_media \
-             FROM c JOIN posts p ON p.id = c.post_id",
-            [target_id.into(), self.worker.clone().into(), (self.lease.as_secs_f64()).into(), job_id.into()],
-        ))
-        .one(&self.db)
-        .await?
+        // One statement: the claim, the attempt's row, what the publish needs of the post, and
+        // the connection it goes out through.
+        let Some(row) = self
+            .db
+            .query_one_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                claim_sql(),
+                [
+                    target_id.into(),
+                    self.worker.clone().into(),
+                    (self.lease.as_secs_f64()).into(),
+                    job_id.into(),
+                ],
+            ))
+            .await?
         else {
             return Ok(Outcome::Skipped);
         };
+        let claim = Claim::from_query_result(&row, "")?;
+        // A connection deleted in the meantime takes its targets with it, so it is there.
+        let connection = connection_rows::Model::from_query_result(&row, "conn_").ok();
 
         // Keep the lease while the platform works (video uploads can take minutes). The renewal
         // stops with this future, however it ends — including being dropped at shutdown.
         let renewal = AbortOnDrop(self.renew_lease_while_running(claim.id));
-        let result = self.publish(&claim).await;
+        let result = match &connection {
+            Some(connection) => self.publish(&claim, connection).await,
+            None => Err(Failure::Gone),
+        };
         drop(renewal);
 
         match result {
@@ -331,12 +359,11 @@ impl Engine {
 
     /// Everything a publisher needs, loaded fresh at claim time: what goes out is the post as it
     /// is now, not as it was when it was queued.
-    async fn publish(&self, claim: &Claim) -> Result<Published, Failure> {
-        let connection = connection_rows::Entity::find_by_id(claim.connection_id)
-            .one(&self.db)
-            .await
-            .map_err(Failure::db)?
-            .ok_or(Failure::Gone)?;
+    async fn publish(
+        &self,
+        claim: &Claim,
+        connection: &connection_rows::Model,
+    ) -> Result<Published, Failure> {
         let platform: Platform = connection.platform.parse().map_err(|_| Failure::Gone)?;
         let Some(publisher) = self.connections.registry().publisher(platform) else {
             return Err(Failure::Publish(PublishError::permanent(format!(

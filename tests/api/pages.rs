@@ -4,8 +4,9 @@ use reqwest::StatusCode;
 
 use crate::helpers::{location, spawn_app, texts};
 
-const AREAS: [(&str, &str); 9] = [
+const AREAS: [(&str, &str); 10] = [
     ("/dashboard", "Dashboard"),
+    ("/notifications", "Notifications"),
     ("/studio", "AI Studio"),
     ("/calendar", "Calendar"),
     ("/posts", "Posts"),
@@ -33,7 +34,7 @@ async fn a_logged_in_seller_sees_the_whole_navigation_on_every_page() {
         );
         assert_eq!(
             texts(&html, ".mobile-menu nav a").len(),
-            9,
+            AREAS.len(),
             "{path}: the phone menu has the same entries"
         );
     }
