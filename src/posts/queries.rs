@@ -86,8 +86,7 @@ pub struct CalendarPost {
     pub head: String,
     pub scheduled_at: DateTime<Utc>,
     pub status: String,
-    /// The networks of its targets, in the order they were added (a network appears once per
-    /// account; [`CalendarPost::networks`] lists each once).
+    /// The networks of its targets, each once, in the order they were added.
     pub platforms: Vec<String>,
     pub first_media: Option<Uuid>,
     /// Something is about to happen to it (see [`PostSummary::in_motion`]).
@@ -205,10 +204,11 @@ impl CalendarPost {
     }
 }
 
-/// The user's posts scheduled in `[from, to)`, in time order (the calendar). Three small
-/// statements run side by side on separate connections (posts; their targets' networks and
-/// states; their first media), so the page waits for the slowest, not the sum. The "in motion"
-/// rule is [`PostSummary::in_motion`]'s.
+/// The user's posts scheduled in `[from, to)`, in time order (the calendar): one row per post
+/// (its networks are kept on the post by the database, see migration 2) and, side by side on
+/// another connection, each post's first medium. "In motion" is read from the post's derived
+/// status: publishing (a target queued, publishing or waiting for a retry) or due within two
+/// minutes.
 pub async fn in_range(
     db: &sea_orm::DatabaseConnection,
     user_id: Uuid,
@@ -222,33 +222,23 @@ pub async fn in_range(
         head: String,
         scheduled_at: DateTime<Utc>,
         status: String,
-    }
-    #[derive(FromQueryResult)]
-    struct Target {
-        post_id: Uuid,
-        platform: String,
-        status: String,
-        next_attempt_at: Option<DateTime<Utc>>,
+        networks: Vec<String>,
+        in_motion: bool,
     }
     let values = || -> Vec<DbValue> { vec![user_id.into(), from.into(), to.into()] };
     let in_range = "p.user_id = $1 AND p.scheduled_at >= $2 AND p.scheduled_at < $3";
+    // A target queued, publishing or waiting for a retry makes its post `publishing`; a
+    // scheduled one is about to move when its post is due.
+    let mut post_values = values();
+    post_values.push((now + chrono::Duration::minutes(2)).into());
     let posts = Row::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
         format!(
-            "SELECT p.id, left(p.body, 400) AS head, p.scheduled_at, p.status FROM posts p \
-             WHERE {in_range} ORDER BY p.scheduled_at, p.id"
+            "SELECT p.id, left(p.body, 400) AS head, p.scheduled_at, p.status, p.networks, \
+                    (p.status = 'publishing' OR (p.status = 'scheduled' AND p.scheduled_at <= $4)) AS in_motion \
+             FROM posts p WHERE {in_range} ORDER BY p.scheduled_at, p.id"
         ),
-        values(),
-    ))
-    .all(db);
-    let targets = Target::find_by_statement(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        format!(
-            "SELECT t.post_id, c.platform, t.status, t.next_attempt_at FROM post_targets t \
-             JOIN posts p ON p.id = t.post_id JOIN connections c ON c.id = t.connection_id \
-             WHERE {in_range} ORDER BY t.created_at"
-        ),
-        values(),
+        post_values,
     ))
     .all(db);
     let media = FirstMedia::find_by_statement(Statement::from_sql_and_values(
@@ -260,32 +250,18 @@ pub async fn in_range(
         values(),
     ))
     .all(db);
-    let (posts, targets, media) = futures::try_join!(posts, targets, media)?;
-    let soon = now + chrono::Duration::minutes(2);
-    let mut by_post: HashMap<Uuid, (Vec<String>, bool)> = HashMap::with_capacity(posts.len());
-    for t in targets {
-        let entry = by_post.entry(t.post_id).or_default();
-        entry.1 |= match t.status.as_str() {
-            "queued" | "publishing" => true,
-            "scheduled" | "retry_wait" => t.next_attempt_at.is_some_and(|at| at <= soon),
-            _ => false,
-        };
-        entry.0.push(t.platform);
-    }
+    let (posts, media) = futures::try_join!(posts, media)?;
     let firsts: HashMap<Uuid, Uuid> = media.into_iter().map(|m| (m.post_id, m.media_id)).collect();
     Ok(posts
         .into_iter()
-        .map(|p| {
-            let (platforms, in_motion) = by_post.remove(&p.id).unwrap_or_default();
-            CalendarPost {
-                first_media: firsts.get(&p.id).copied(),
-                id: p.id,
-                head: p.head,
-                scheduled_at: p.scheduled_at,
-                status: p.status,
-                platforms,
-                in_motion,
-            }
+        .map(|p| CalendarPost {
+            first_media: firsts.get(&p.id).copied(),
+            id: p.id,
+            head: p.head,
+            scheduled_at: p.scheduled_at,
+            status: p.status,
+            platforms: p.networks,
+            in_motion: p.in_motion,
         })
         .collect())
 }

@@ -172,6 +172,18 @@ async fn a_seller_schedules_a_post_to_two_networks_and_sees_it_on_the_calendar()
         cell[0].contains("14:30") && cell[0].contains("Speckled mugs"),
         "{cell:?}"
     );
+    let marks = |html: &str| {
+        let doc = scraper::Html::parse_document(html);
+        let sel = scraper::Selector::parse(".cal-post .cal-mark").unwrap();
+        doc.select(&sel)
+            .filter_map(|e| e.value().attr("title").map(str::to_owned))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        marks(&html),
+        vec!["X", "Pinterest"],
+        "its networks, in the order chosen"
+    );
 
     let due = app.scalar_string("SELECT to_char(next_attempt_at AT TIME ZONE 'Europe/Berlin', 'HH24:MI') FROM post_targets LIMIT 1").await.unwrap();
     assert_eq!(due, "14:30");
@@ -445,6 +457,14 @@ async fn an_edit_replaces_text_accounts_and_time_at_once_and_is_refused_once_pub
             .unwrap(),
         li,
         "X was removed, LinkedIn added"
+    );
+    let (_, html) = app
+        .get_html(&format!("/calendar?view=month&date={date}"))
+        .await;
+    assert_eq!(
+        texts(&html, ".cal-post .cal-mark"),
+        vec!["L"],
+        "the calendar shows the networks as they are now"
     );
     assert_eq!(
         app.scalar_string("SELECT to_char(next_attempt_at, 'HH24:MI') FROM post_targets")

@@ -11,6 +11,10 @@ use sea_orm::{ConnectionTrait as _, Statement};
 
 use crate::stack::{Options, Stack, memory, quantile};
 
+/// The worker's `DATABASE_MAX_CONNECTIONS` in the benchmark (the default, 10, suits web
+/// processes; a worker running hundreds of publishes at once wants more).
+pub const WORKER_DB_POOL: u32 = 32;
+
 pub struct Settings {
     pub targets: usize,
     pub latency_ms: u64,
@@ -82,7 +86,7 @@ async fn measure(
 
     let mut worker = stack.spawn_worker(&[
         ("WORKER_CONCURRENCY", concurrency.to_string()),
-        ("DATABASE_MAX_CONNECTIONS", "16".into()),
+        ("DATABASE_MAX_CONNECTIONS", WORKER_DB_POOL.to_string()),
     ])?;
     let worker_pid = worker.id().context("the worker exited at once")?;
     // Let it connect and settle, then read its memory at rest.

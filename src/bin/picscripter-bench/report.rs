@@ -153,10 +153,11 @@ pub fn publish(b: &Burst, single: &Single, latency_ms: u64, concurrency: usize) 
     let _ = writeln!(s, "Machine: {}.\n", machine());
     let _ = writeln!(
         s,
-        "One `picscripter-worker` (WORKER_CONCURRENCY={concurrency}) publishes X text posts \
+        "One `picscripter-worker` (WORKER_CONCURRENCY={concurrency}, DATABASE_MAX_CONNECTIONS={}) publishes X text posts \
          through the sandbox, every platform call delayed {latency_ms} ms; Postgres, Redis, the \
          web process and the sandbox share the machine. Lateness is publication time (as \
-         recorded) minus the due time.\n"
+         recorded) minus the due time.\n",
+        crate::publish::WORKER_DB_POOL
     );
     let _ = writeln!(s, "| measure | result | target | ratio | |");
     let _ = writeln!(s, "|---|---|---|---|---|");
