@@ -272,6 +272,10 @@ pub struct YoutubeOptions {
     /// YouTube's numeric category id; "22" is People & Blogs, YouTube's own default.
     pub category_id: String,
     pub tags: Vec<String>,
+    /// When YouTube makes the (private) video public (`status.publishAt`); the upload itself
+    /// happens at the post's time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub publish_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl YoutubeOptions {
@@ -285,6 +289,7 @@ impl Default for YoutubeOptions {
             privacy: YoutubePrivacy::default(),
             category_id: Self::DEFAULT_CATEGORY.into(),
             tags: Vec::new(),
+            publish_at: None,
         }
     }
 }
@@ -482,11 +487,33 @@ impl TargetOptions {
                     })
                     .unwrap_or_else(|| YoutubeOptions::DEFAULT_CATEGORY.to_owned());
                 let tags = errors.ok(input.list(TAGS)).unwrap_or_default();
+                let publish_at = errors
+                    .ok(input.text(PUBLISH_AT))
+                    .flatten()
+                    .and_then(|raw| {
+                        errors.ok(
+                            chrono::DateTime::parse_from_rfc3339(raw.trim())
+                                .map(|t| t.with_timezone(&chrono::Utc))
+                                .map_err(|_| {
+                                    FieldError::new(
+                                        field(PUBLISH_AT),
+                                        "Give the time the video goes public as a date and time, for example 2026-12-01T10:00:00Z.",
+                                    )
+                                }),
+                        )
+                    });
+                if publish_at.is_some() && privacy != YoutubePrivacy::Private {
+                    errors.0.push(FieldError::new(
+                        field(PUBLISH_AT),
+                        "YouTube only makes private videos public at a set time: choose Private as the privacy, or leave this empty.",
+                    ));
+                }
                 TargetOptions::Youtube(YoutubeOptions {
                     title,
                     privacy,
                     category_id,
                     tags,
+                    publish_at,
                 })
             }
             Platform::Shopify | Platform::Etsy | Platform::Squarespace => {
@@ -526,6 +553,7 @@ const DISABLE_STITCH: &str = "disable_stitch";
 const PRIVACY: &str = "privacy";
 const CATEGORY_ID: &str = "category_id";
 const TAGS: &str = "tags";
+const PUBLISH_AT: &str = "publish_at";
 
 fn known_keys(platform: Platform) -> &'static [&'static str] {
     match platform {
@@ -533,7 +561,7 @@ fn known_keys(platform: Platform) -> &'static [&'static str] {
         Platform::Linkedin => &[VISIBILITY],
         Platform::Pinterest => &[BOARD_ID, TITLE, LINK],
         Platform::Tiktok => &[PRIVACY_LEVEL, DISABLE_COMMENT, DISABLE_DUET, DISABLE_STITCH],
-        Platform::Youtube => &[TITLE, PRIVACY, CATEGORY_ID, TAGS],
+        Platform::Youtube => &[TITLE, PRIVACY, CATEGORY_ID, TAGS, PUBLISH_AT],
         _ => &[],
     }
 }
@@ -553,6 +581,7 @@ fn field(name: &'static str) -> &'static str {
         PRIVACY => "options.privacy",
         CATEGORY_ID => "options.category_id",
         TAGS => "options.tags",
+        PUBLISH_AT => "options.publish_at",
         _ => "options",
     }
 }
@@ -771,6 +800,7 @@ mod tests {
                     privacy: YoutubePrivacy::Unlisted,
                     category_id: "22".into(),
                     tags: vec!["pottery".into(), "glaze".into()],
+                    publish_at: None,
                 }),
             ),
             (
@@ -925,5 +955,33 @@ mod tests {
             kind: Some(InstagramKind::Story),
         };
         assert_eq!(story.kind_for(&[photo]), Some(InstagramKind::Story));
+    }
+
+    #[test]
+    fn a_youtube_video_goes_public_at_a_set_time_only_when_private() {
+        let json = serde_json::json!({"title": "Glaze", "privacy": "private", "publish_at": "2026-12-01T10:00:00+01:00"});
+        let Ok(TargetOptions::Youtube(o)) = TargetOptions::from_json(Platform::Youtube, &json)
+        else {
+            panic!("private with a time is accepted");
+        };
+        assert_eq!(
+            o.publish_at.map(|t| t.to_rfc3339()),
+            Some("2026-12-01T09:00:00+00:00".into())
+        );
+        let stored = TargetOptions::Youtube(o).to_json();
+        assert_eq!(stored["publish_at"], "2026-12-01T09:00:00Z");
+
+        let public = serde_json::json!({"title": "Glaze", "privacy": "public", "publish_at": "2026-12-01T10:00:00Z"});
+        let errors = TargetOptions::from_json(Platform::Youtube, &public).unwrap_err();
+        assert_eq!(errors[0].field, "options.publish_at");
+        assert!(
+            errors[0].message.contains("Private"),
+            "{}",
+            errors[0].message
+        );
+
+        let garbled = serde_json::json!({"title": "Glaze", "privacy": "private", "publish_at": "next tuesday"});
+        let errors = TargetOptions::from_json(Platform::Youtube, &garbled).unwrap_err();
+        assert_eq!(errors[0].field, "options.publish_at");
     }
 }

@@ -299,6 +299,21 @@ pub async fn check(
             options: &options,
             context: &context,
         });
+        if let TargetOptions::Youtube(o) = &options
+            && let Some(public_at) = o.publish_at
+        {
+            let goes_out = match draft.when {
+                When::At(at) | When::Draft(Some(at)) => at,
+                When::Now | When::Draft(None) => Utc::now(),
+            };
+            if public_at <= goes_out {
+                issues.push(Issue {
+                    severity: Severity::Error,
+                    field: "options.publish_at",
+                    message: "The time the video goes public must be after it is uploaded (the post's own time). Choose a later time, or leave it empty to keep the video private.".into(),
+                });
+            }
+        }
         if let Some(scope) = missing_publish_scope(platform, &connection.scopes, !facts.is_empty())
         {
             issues.push(Issue {

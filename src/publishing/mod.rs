@@ -127,7 +127,6 @@ fn claim_sql() -> &'static str {
 struct Claim {
     id: Uuid,
     post_id: Uuid,
-    connection_id: Uuid,
     caption: Option<String>,
     options: Value,
     attempt_count: i32,

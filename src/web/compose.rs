@@ -177,6 +177,7 @@ fn option_fields(
     id: Uuid,
     options: &TargetOptions,
     connection: &connections::Model,
+    zone: TimeZone,
 ) -> Vec<OptionField> {
     let name = |n: &str| format!("opt.{id}.{n}");
     let select = |n: &str, label, value: &str, choices: Vec<(String, String)>, hint| OptionField {
@@ -348,8 +349,36 @@ fn option_fields(
                 "22 is People & Blogs.",
             ),
             text("tags", "Tags", &o.tags.join(", "), "Separated by commas."),
+            text(
+                "publish_at",
+                "Goes public at",
+                &o.publish_at
+                    .map(|t| {
+                        t.with_timezone(&zone.tz())
+                            .format("%Y-%m-%d %H:%M")
+                            .to_string()
+                    })
+                    .unwrap_or_default(),
+                "Optional, for private videos: YouTube makes the video public at this time (YYYY-MM-DD HH:MM, your time zone).",
+            ),
         ],
     }
+}
+
+/// A local date and time from the form (`2026-12-01 10:00`, or `2026-12-01T10:00` from a
+/// `datetime-local` input) as RFC 3339 in UTC; `None` when it isn't in that shape (the options
+/// then explain what they accept), an error for a time the zone skips.
+fn local_to_rfc3339(local: &str, zone: TimeZone) -> Option<Result<String, String>> {
+    use chrono::TimeZone as _;
+    let raw = local.trim().replace('T', " ");
+    let naive = chrono::NaiveDateTime::parse_from_str(&raw, "%Y-%m-%d %H:%M").ok()?;
+    Some(match zone.tz().from_local_datetime(&naive).earliest() {
+        Some(t) => Ok(t.with_timezone(&chrono::Utc).to_rfc3339()),
+        None => Err(format!(
+            "{raw} doesn't exist in {} (the clocks skip it). Choose another time.",
+            zone.name()
+        )),
+    })
 }
 
 fn counters(platform: Platform, caption: &str, options: &TargetOptions) -> Vec<Counter> {
@@ -489,7 +518,7 @@ fn build(
                 })
                 .unwrap_or_default(),
             errors,
-            options: option_fields(c.id, &options, c),
+            options: option_fields(c.id, &options, c, TimeZone::parse_or_utc(&user.time_zone)),
             preview: Preview {
                 caption: effective,
                 title,
@@ -606,10 +635,21 @@ async fn read_form(
             continue;
         };
         let platform = platform_of(c);
-        let options = match TargetOptions::from_form(
-            platform,
-            &form.with_prefix(&format!("opt.{}.", c.id)),
-        ) {
+        let mut fields = form.with_prefix(&format!("opt.{}.", c.id));
+        if let Some(local) = fields.get("publish_at").filter(|v| !v.trim().is_empty())
+            && let Some(utc) = local_to_rfc3339(local, zone)
+        {
+            match utc {
+                Ok(utc) => {
+                    fields.insert("publish_at".into(), utc);
+                }
+                Err(message) => {
+                    problems.add(format!("targets.{}.options.publish_at", c.id), message);
+                    fields.remove("publish_at");
+                }
+            }
+        }
+        let options = match TargetOptions::from_form(platform, &fields) {
             Ok(o) => o,
             Err(errors) => {
                 for e in errors {

@@ -5,9 +5,10 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{Timelike as _, Utc};
 use picscripter::domain::Platform;
 use reqwest::StatusCode;
+use sea_orm::ConnectionTrait as _;
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -404,8 +405,6 @@ async fn two_workers_publish_five_hundred_due_targets_each_exactly_once() {
         "both workers took part"
     );
 }
-
-use sea_orm::ConnectionTrait as _;
 
 #[tokio::test]
 async fn a_worker_killed_after_sending_leads_to_reconciliation_never_a_second_post() {
@@ -948,5 +947,215 @@ async fn the_post_page_calendar_and_list_refresh_themselves_while_a_post_is_goin
     assert!(
         !html.contains("every 2s"),
         "nothing about to happen: no polling"
+    );
+}
+
+#[tokio::test]
+async fn a_private_youtube_video_can_be_set_to_go_public_later() {
+    let s = shop().await;
+    let youtube = s.connect(Platform::Youtube).await;
+    let video = stored(
+        &s.app,
+        "glazing.mp4",
+        mp4_video(720, 1280, 100, 100, "isom"),
+    )
+    .await;
+    let public_at = (Utc::now() + chrono::Duration::days(2))
+        .with_nanosecond(0)
+        .unwrap();
+    let options = |privacy: &str, at: &str| json!([{ "connection_id": youtube, "options": { "title": "How we glaze", "privacy": privacy, "publish_at": at } }]);
+
+    // Refused, with the field named, when YouTube wouldn't honour it or it is already past.
+    for (privacy, at, why) in [
+        ("public", public_at.to_rfc3339(), "Private"),
+        (
+            "private",
+            (Utc::now() - chrono::Duration::hours(1)).to_rfc3339(),
+            "after it is uploaded",
+        ),
+        ("private", "soon".to_owned(), "date and time"),
+    ] {
+        let res = s
+            .app
+            .client
+            .post(s.app.url("/api/v1/posts"))
+            .bearer_auth(&s.token)
+            .json(&json!({ "body": "Glaze day", "media_ids": [video], "targets": options(privacy, &at), "publish_now": true }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            res.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{privacy} {at}"
+        );
+        let body: Value = res.json().await.unwrap();
+        let message = body["error"]["fields"]["targets[0].options.publish_at"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(message.contains(why), "{privacy} {at}: {body}");
+    }
+    assert_eq!(
+        s.count("SELECT count(*) FROM posts").await,
+        0,
+        "nothing half-saved"
+    );
+
+    // Accepted and sent to YouTube as status.publishAt.
+    let _worker = s.app.spawn_worker();
+    let post = s
+        .post(
+            "Glaze day",
+            &[video],
+            options("private", &public_at.to_rfc3339()),
+            None,
+        )
+        .await;
+    s.settled(post, Duration::from_secs(60)).await;
+    assert_eq!(s.targets(post).await[0].1, "published");
+    let records = s.sandbox.published("youtube").await;
+    assert_eq!(records.len(), 1);
+    let sent: chrono::DateTime<Utc> = records[0]["options"]["publishAt"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(sent, public_at);
+
+    // From the composer, the time is the seller's own (Europe/Berlin, summer time in June).
+    let today = Utc::now().date_naive();
+    let this_may = chrono::NaiveDate::from_ymd_opt(chrono::Datelike::year(&today), 5, 30).unwrap();
+    let year = chrono::Datelike::year(&today) + i32::from(this_may <= today);
+    let (in_may, in_june) = (format!("{year}-05-30"), format!("{year}-06-01"));
+    let res = s
+        .app
+        .post_form(
+            "/posts",
+            &[
+                ("body", "Glaze day, again"),
+                ("media_id", &video.to_string()),
+                ("target", &youtube.to_string()),
+                (&format!("opt.{youtube}.title"), "How we glaze, part two"),
+                (&format!("opt.{youtube}.privacy"), "private"),
+                (
+                    &format!("opt.{youtube}.publish_at"),
+                    &format!("{} 10:00", in_june),
+                ),
+                ("date", &in_may),
+                ("time", "09:00"),
+                ("action", "schedule"),
+            ],
+        )
+        .await;
+    let status = res.status();
+    let body = res.text().await.unwrap();
+    assert_eq!(
+        status,
+        StatusCode::SEE_OTHER,
+        "{:?}",
+        texts(&body, ".field-error, .issue, .account-errors")
+    );
+    let stored_at = s
+        .app
+        .scalar_string("SELECT options->>'publish_at' FROM post_targets t JOIN posts p ON p.id = t.post_id WHERE p.body = 'Glaze day, again'")
+        .await
+        .unwrap();
+    assert_eq!(stored_at, format!("{year}-06-01T08:00:00Z"));
+}
+
+#[tokio::test]
+async fn a_post_scheduled_to_all_seven_networks_goes_out_once_each_and_one_refusal_is_explained() {
+    let s = shop().await;
+    let mut targets = Vec::new();
+    for p in [
+        Platform::X,
+        Platform::Instagram,
+        Platform::Facebook,
+        Platform::Linkedin,
+        Platform::Pinterest,
+        Platform::Tiktok,
+        Platform::Youtube,
+    ] {
+        let id = s.connect(p).await;
+        targets.push(match p {
+            Platform::Tiktok => json!({ "connection_id": id, "options": { "privacy_level": "SELF_ONLY" } }),
+            Platform::Youtube => json!({ "connection_id": id, "options": { "title": "Studio tour", "privacy": "unlisted" } }),
+            Platform::Pinterest => json!({ "connection_id": id, "options": { "title": "Studio tour" } }),
+            _ => json!({ "connection_id": id }),
+        });
+    }
+    let video = stored(&s.app, "tour.mp4", mp4_video(720, 1280, 100, 100, "isom")).await;
+    // Pinterest takes only images: it refuses the video pin, in its own words.
+    s.sandbox.fault(json!({ "platform": "pinterest", "path": "/v5/pins", "method": "POST", "reject": true })).await;
+    let _worker = s.app.spawn_worker();
+    let due = Utc::now() + chrono::Duration::seconds(3);
+    let post = s
+        .post("A tour of the studio", &[video], json!(targets), Some(due))
+        .await;
+    s.settled(post, Duration::from_secs(90)).await;
+
+    let rows = s.targets(post).await;
+    for (platform, status, remote_id, url, error) in &rows {
+        if platform == "pinterest" {
+            assert_eq!(status, "failed");
+            assert!(
+                error.as_deref().is_some_and(|e| !e.is_empty()),
+                "the reason is kept"
+            );
+        } else {
+            assert_eq!(status, "published", "{platform}: {error:?}");
+            assert!(
+                remote_id.is_some() && url.as_deref().is_some_and(|u| u.starts_with("https://")),
+                "{platform}"
+            );
+        }
+    }
+    assert_eq!(
+        s.sandbox.published("").await.len(),
+        6,
+        "once per network that accepted it"
+    );
+    assert_eq!(s.sandbox.extra_publications().await, 0);
+    // Nothing went out before it was due.
+    let first: chrono::DateTime<Utc> = s
+        .app
+        .scalar_string(&format!("SELECT min(published_at)::text FROM post_targets WHERE post_id = '{post}' AND status = 'published'"))
+        .await
+        .unwrap()
+        .parse()
+        .unwrap_or(due);
+    assert!(
+        first >= due.with_nanosecond(0).unwrap() - chrono::Duration::seconds(1),
+        "published at {first}, due {due}"
+    );
+
+    // The post page links every published target and explains the refusal by Pinterest.
+    let (_, html) = s.app.get_html(&format!("/posts/{post}")).await;
+    assert_eq!(texts(&html, ".status-pill"), vec!["Partly published"]);
+    let error = rows
+        .iter()
+        .find(|r| r.0 == "pinterest")
+        .and_then(|r| r.4.clone())
+        .unwrap();
+    assert!(
+        texts(&html, ".target-detail")
+            .iter()
+            .any(|t| t.contains(&error)),
+        "{html}"
+    );
+    for (_, _, _, url, _) in rows.iter().filter(|r| r.1 == "published") {
+        assert!(html.contains(url.as_deref().unwrap()), "links to {url:?}");
+    }
+    // The calendar shows where it stands.
+    let local = due
+        .with_timezone(&chrono_tz::Europe::Berlin)
+        .format("%Y-%m-%d");
+    let (_, html) = s
+        .app
+        .get_html(&format!("/calendar?view=month&date={local}"))
+        .await;
+    assert!(
+        html.contains(&format!("post-partial\" data-post-id=\"{post}\"")),
+        "{html}"
     );
 }

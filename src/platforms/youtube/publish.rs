@@ -114,8 +114,12 @@ impl YoutubePublisher {
         if !options.tags.is_empty() {
             snippet["tags"] = json!(options.tags);
         }
-        let status =
+        let mut status =
             json!({ "privacyStatus": options.privacy.as_str(), "selfDeclaredMadeForKids": false });
+        if let Some(at) = options.publish_at {
+            // Honoured for private videos only; the options refuse it with any other privacy.
+            status["publishAt"] = json!(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        }
         let body = json!({ "snippet": snippet, "status": status });
         let request = self
             .http
