@@ -616,6 +616,10 @@ async fn organization_acls_list_the_company_pages_a_member_administers_and_name_
     assert_eq!(elements.len(), 1, "the seed persona runs one company page");
     let org = elements[0]["organization"].as_str().unwrap().to_owned();
     assert_eq!(org, org_urn(SEED));
+    assert_eq!(
+        org, "urn:li:organization:12014966",
+        "as docs/SANDBOX.md says"
+    );
     assert_eq!(elements[0]["role"], "ADMINISTRATOR");
     assert_eq!(elements[0]["state"], "APPROVED");
     assert_eq!(elements[0]["roleAssignee"], li.author);
