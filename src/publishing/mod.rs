@@ -127,7 +127,6 @@ fn claim_sql() -> &'static str {
 struct Claim {
     id: Uuid,
     post_id: Uuid,
-    connection_id: Uuid,
     caption: Option<String>,
     options: Value,
     attempt_count: i32,
@@ -371,8 +370,8 @@ impl Engine {
                 platform.display_name()
             ))));
         };
-        let request = self.request(&claim.view(), &connection, platform).await?;
-        let token = match self.connections.access_token_of(&connection).await {
+        let request = self.request(&claim.view(), connection, platform).await?;
+        let token = match self.connections.access_token_of(connection).await {
             Ok(t) => t,
             Err(e) => return Err(Failure::Token(e)),
         };
