@@ -370,8 +370,8 @@ impl Engine {
                 platform.display_name()
             ))));
         };
-        let request = self.request(&claim.view(), &connection, platform).await?;
-        let token = match self.connections.access_token_of(&connection).await {
+        let request = self.request(&claim.view(), connection, platform).await?;
+        let token = match self.connections.access_token_of(connection).await {
             Ok(t) => t,
             Err(e) => return Err(Failure::Token(e)),
         };

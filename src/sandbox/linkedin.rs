@@ -1,8 +1,10 @@
 //! LinkedIn (PLATFORMS.md §4): 3-legged OAuth with the client secret in the form body, 60-day
 //! access tokens, programmatic refresh tokens only when `SandboxConfig::linkedin_refresh_tokens`
 //! is on (their 365-day lifetime does not reset on refresh), and `GET /v2/userinfo`. Posts,
-//! images and videos on the versioned REST API live in [`publish`].
+//! images and videos on the versioned REST API live in [`publish`]; the organizations a member
+//! administers (`organizationAcls`, `organizations/{id}`) in [`organizations`].
 
+mod organizations;
 pub(crate) mod publish;
 
 use std::sync::Arc;
@@ -33,6 +35,7 @@ pub(super) fn routes() -> Router<Arc<Shared>> {
         .route("/www.linkedin.com/oauth/v2/accessToken", post(token))
         .route("/api.linkedin.com/v2/userinfo", get(userinfo))
         .merge(publish::routes())
+        .merge(organizations::routes())
 }
 
 struct LinkedinAuth;
@@ -226,4 +229,50 @@ async fn userinfo(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Resp
         body["email_verified"] = json!(true);
     }
     json_response(StatusCode::OK, body)
+}
+
+/// A LinkedIn organization (company page) a sandbox member administers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Organization {
+    /// The numeric id of `urn:li:organization:{id}`.
+    pub id: String,
+    pub name: String,
+    pub vanity_name: String,
+}
+
+impl Organization {
+    pub fn urn(&self) -> String {
+        format!("urn:li:organization:{}", self.id)
+    }
+}
+
+/// The organizations a member administers (role ADMINISTRATOR, state APPROVED): the seed persona
+/// runs the shop's company page; a login containing `admin` runs two; everyone else none.
+pub(crate) fn organizations_of(account: &str) -> Vec<Organization> {
+    let org = |n: u8, name: String| Organization {
+        id: personas::numeric_id(&["linkedin", "organization", account, &n.to_string()], 8),
+        vanity_name: personas::slug(&name.replace('&', "and")),
+        name,
+    };
+    if account == personas::seed_account(Platform::Linkedin) {
+        vec![org(1, "Maple & Moss Ceramics".into())]
+    } else if account.to_ascii_lowercase().contains("admin") {
+        let title = personas::title_words(account);
+        vec![
+            org(1, format!("{title} Studio")),
+            org(2, format!("{title} Supply Co")),
+        ]
+    } else {
+        Vec::new()
+    }
+}
+
+/// Whether `account`'s member may act as `urn`: their own person URN, or an organization they
+/// administer.
+pub(crate) fn may_act_as(account: &str, urn: &str) -> bool {
+    if urn == format!("urn:li:person:{}", member_id(account)) {
+        return true;
+    }
+    urn.strip_prefix("urn:li:organization:")
+        .is_some_and(|id| organizations_of(account).iter().any(|o| o.id == id))
 }

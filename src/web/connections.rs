@@ -3,9 +3,9 @@
 //! The OAuth dance: `GET /connections/{platform}/connect` stores a flow (state, PKCE verifier,
 //! Shopify shop) in the session and redirects to the platform's consent page; the platform
 //! returns to `GET /oauth/{platform}/callback`. The state is bound to the session, single use
-//! and valid for ten minutes. When the consent yields several accounts (Facebook Pages), their
-//! tokens wait, encrypted, in the session until the person picks; otherwise the account is
-//! connected straight away. Every failure ends on this page with a plain message and nothing
+//! and valid for ten minutes. When the consent yields several accounts (Facebook Pages; a
+//! LinkedIn profile and the company pages its member administers), their tokens wait, encrypted,
+//! in the session until the person picks; otherwise the account is connected straight away. Every failure ends on this page with a plain message and nothing
 //! stored.
 
 use std::collections::HashMap;
@@ -196,7 +196,7 @@ fn description(p: Platform) -> &'static str {
         Platform::X => "Posts with up to four images or a video.",
         Platform::Instagram => "Photos, carousels and reels on your professional account.",
         Platform::Facebook => "Posts on the Facebook Pages you manage.",
-        Platform::Linkedin => "Posts on your LinkedIn profile.",
+        Platform::Linkedin => "Posts on your LinkedIn profile and the company pages you manage.",
         Platform::Pinterest => "Pins on your boards, linking back to your products.",
         Platform::Tiktok => "Videos and photo posts.",
         Platform::Youtube => "Videos on your channel.",
@@ -687,11 +687,20 @@ fn choice_views(choice: &PendingChoice) -> Vec<ChoiceView> {
             account_id: c.account_id.clone(),
             display_name: c.display_name.clone(),
             avatar_url: c.avatar_url.clone(),
-            note: c
-                .metadata
-                .pointer("/instagram_business_account/username")
-                .and_then(Value::as_str)
-                .map(|u| format!("Instagram business account @{u} is linked to this Page")),
+            note: match (
+                choice.platform,
+                c.metadata.get("author_kind").and_then(Value::as_str),
+            ) {
+                (Platform::Linkedin, Some("person")) => Some("Your personal profile".into()),
+                (Platform::Linkedin, Some("organization")) => {
+                    Some("A company page you administer".into())
+                }
+                _ => c
+                    .metadata
+                    .pointer("/instagram_business_account/username")
+                    .and_then(Value::as_str)
+                    .map(|u| format!("Instagram business account @{u} is linked to this Page")),
+            },
         })
         .collect()
 }

@@ -116,6 +116,17 @@ async fn flashes(app: &TestApp) -> (Vec<String>, Vec<String>) {
 }
 
 pub(crate) async fn connect(app: &TestApp, sandbox: &TestSandbox, platform: Platform) -> String {
+    connect_choosing(app, sandbox, platform, None).await
+}
+
+/// Connects `platform`; when the app asks which accounts to add, picks the one whose name
+/// contains `choose`, or the first one offered.
+pub(crate) async fn connect_choosing(
+    app: &TestApp,
+    sandbox: &TestSandbox,
+    platform: Platform,
+    choose: Option<&str>,
+) -> String {
     let query = if platform == Platform::Shopify {
         "?shop=maple-thread.myshopify.com"
     } else {
@@ -125,16 +136,17 @@ pub(crate) async fn connect(app: &TestApp, sandbox: &TestSandbox, platform: Plat
     let callback = consent.submit(sandbox, "allow").await;
     let mut landed = back(app, &callback).await;
     if landed == format!("/connections/{platform}/choose") {
-        // Several accounts (Facebook Pages): pick the first one offered.
+        // Several accounts (Facebook Pages, LinkedIn company pages): pick one.
         let (_, html) = app.get_html(&landed).await;
-        let doc = scraper::Html::parse_document(&html);
-        let first = doc
-            .select(&scraper::Selector::parse("input[name=account]").unwrap())
-            .next()
-            .and_then(|i| i.value().attr("value"))
-            .unwrap()
-            .to_owned();
-        let res = app.post_form(&landed, &[("account", &first)]).await;
+        let offered = offered(&html);
+        let picked = match choose {
+            Some(name) => offered
+                .iter()
+                .find(|(_, label)| label.contains(name))
+                .unwrap_or_else(|| panic!("{name} is offered: {offered:?}")),
+            None => &offered[0],
+        };
+        let res = app.post_form(&landed, &[("account", &picked.0)]).await;
         landed = location(&res);
     }
     assert_eq!(landed, "/connections");
@@ -142,6 +154,25 @@ pub(crate) async fn connect(app: &TestApp, sandbox: &TestSandbox, platform: Plat
     assert!(errors.is_empty(), "{platform}: {errors:?}");
     assert_eq!(ok.len(), 1, "{platform}: one success message: {ok:?}");
     ok[0].clone()
+}
+
+/// The choose page's accounts: `(value, label text)`, in order.
+fn offered(html: &str) -> Vec<(String, String)> {
+    let doc = scraper::Html::parse_document(html);
+    doc.select(&scraper::Selector::parse("label").unwrap())
+        .filter_map(|label| {
+            let input = label
+                .select(&scraper::Selector::parse("input[name=account]").unwrap())
+                .next()?;
+            let text = label
+                .text()
+                .collect::<String>()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            Some((input.value().attr("value")?.to_owned(), text))
+        })
+        .collect()
 }
 
 #[tokio::test]
@@ -266,6 +297,55 @@ async fn facebook_offers_the_pages_to_choose_from_and_connects_only_the_chosen_o
             .unwrap(),
         second
     );
+}
+
+#[tokio::test]
+async fn linkedin_offers_the_profile_then_the_company_pages_the_member_administers() {
+    let (app, sandbox) = spawn_app_with_sandbox().await;
+    app.signed_up_user().await;
+    let consent = start(&app, &sandbox, Platform::Linkedin, "").await;
+    let callback = consent.submit(&sandbox, "allow").await;
+    assert_eq!(back(&app, &callback).await, "/connections/linkedin/choose");
+    let (_, html) = app.get_html("/connections/linkedin/choose").await;
+    let offered = offered(&html);
+    assert_eq!(offered.len(), 2, "{offered:?}");
+    assert!(
+        offered[0].1.contains("Maya Moss") && offered[0].1.contains("personal profile"),
+        "the person comes first: {offered:?}"
+    );
+    assert!(
+        offered[1].1.contains("Maple & Moss Ceramics") && offered[1].1.contains("company page"),
+        "{offered:?}"
+    );
+    assert!(offered[1].0.starts_with("urn:li:organization:"));
+
+    let res = app
+        .post_form(
+            "/connections/linkedin/choose",
+            &[("account", &offered[0].0), ("account", &offered[1].0)],
+        )
+        .await;
+    assert_eq!(location(&res), "/connections");
+    let (ok, errors) = flashes(&app).await;
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(
+        ok,
+        vec!["Connected Maya Moss, Maple & Moss Ceramics on LinkedIn."]
+    );
+    let authors = |name: &str| {
+        format!("SELECT metadata->>'author_urn' FROM connections WHERE display_name = '{name}'")
+    };
+    let person = app.scalar_string(&authors("Maya Moss")).await.unwrap();
+    assert_eq!(person, format!("urn:li:person:{}", offered[0].0));
+    let page = app
+        .scalar_string(&authors("Maple & Moss Ceramics"))
+        .await
+        .unwrap();
+    assert_eq!(page, offered[1].0);
+    let (_, html) = app.get_html("/connections").await;
+    let mut names = texts(&html, "#platform-linkedin .account-name");
+    names.sort();
+    assert_eq!(names, ["Maple & Moss Ceramics", "Maya Moss"]);
 }
 
 #[tokio::test]

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::helpers::{TestApp, TestSandbox, eventually, spawn_app_with, texts};
 use crate::media::{jpeg, mp4_video, png, stored};
-use crate::oauth::connect;
+use crate::oauth::{connect, connect_choosing};
 
 /// An app with the sandbox, a media folder of its own, a signed-up seller, and publishing timings
 /// short enough for tests (a 5 s lease, 1 s first retry, lost jobs re-queued after 2 s).
@@ -80,6 +80,19 @@ impl Shop {
         self.app
             .scalar_string(&format!(
                 "SELECT id::text FROM connections WHERE platform = '{platform}' ORDER BY created_at DESC LIMIT 1"
+            ))
+            .await
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+
+    /// Connects `platform`, choosing the account named `name` when several are offered.
+    async fn connect_choosing(&self, platform: Platform, name: &str) -> Uuid {
+        connect_choosing(&self.app, &self.sandbox, platform, Some(name)).await;
+        self.app
+            .scalar_string(&format!(
+                "SELECT id::text FROM connections WHERE platform = '{platform}' AND display_name = '{name}'"
             ))
             .await
             .unwrap()
@@ -364,6 +377,67 @@ async fn every_network_publishes_each_kind_of_post_and_records_its_id_and_link()
             .await,
         cases.len() as i64
     );
+}
+
+#[tokio::test]
+async fn a_linkedin_company_page_chosen_when_connecting_is_the_author_of_its_posts() {
+    let s = shop().await;
+    let page = s
+        .connect_choosing(Platform::Linkedin, "Maple & Moss Ceramics")
+        .await;
+    assert_eq!(
+        s.count("SELECT count(*) FROM connections WHERE platform = 'linkedin'")
+            .await,
+        1,
+        "only the page was added"
+    );
+    let author = s
+        .app
+        .scalar_string(&format!(
+            "SELECT metadata->>'author_urn' FROM connections WHERE id = '{page}'"
+        ))
+        .await
+        .unwrap();
+    assert!(author.starts_with("urn:li:organization:"), "{author}");
+    let photo = stored(&s.app, "mug.jpg", jpeg(1080, 1080, 1)).await;
+    let _worker = s.app.spawn_worker();
+
+    let text = s
+        .post(
+            "Studio news from the company page",
+            &[],
+            json!([{ "connection_id": page }]),
+            Some(Utc::now() + chrono::Duration::seconds(1)),
+        )
+        .await;
+    let with_photo = s
+        .post(
+            "A new mug, from the company page",
+            &[photo],
+            json!([{ "connection_id": page }]),
+            None,
+        )
+        .await;
+    for post in [text, with_photo] {
+        s.settled(post, Duration::from_secs(30)).await;
+        let (_, status, remote_id, remote_url, error) = s.targets(post).await.remove(0);
+        assert_eq!(status, "published", "{error:?}");
+        let remote_id = remote_id.unwrap();
+        assert_eq!(
+            remote_url.as_deref(),
+            Some(format!("https://www.linkedin.com/feed/update/{remote_id}").as_str())
+        );
+    }
+    let records = s.sandbox.published("linkedin").await;
+    assert_eq!(records.len(), 2);
+    for r in &records {
+        assert_eq!(r["account_id"], author, "posted as the page: {r}");
+    }
+    let image = records
+        .iter()
+        .find(|r| r["kind"] == "image")
+        .expect("the photo post");
+    assert_eq!(image["text"], "A new mug, from the company page");
 }
 
 #[tokio::test]

@@ -251,12 +251,20 @@ impl Publisher for LinkedinPublisher {
         progress: &mut dyn Progress,
     ) -> Result<Published, PublishError> {
         let token = token.expose_secret();
+        // The person or organization the connection posts as; images and videos are uploaded
+        // for the same owner, as LinkedIn requires.
         let author = req
             .metadata
             .get("author_urn")
             .and_then(Value::as_str)
             .map(str::to_owned)
-            .unwrap_or_else(|| format!("urn:li:person:{}", req.account_id));
+            .unwrap_or_else(|| {
+                if req.account_id.starts_with("urn:li:") {
+                    req.account_id.clone()
+                } else {
+                    format!("urn:li:person:{}", req.account_id)
+                }
+            });
         let mut assets = Vec::with_capacity(req.media.len());
         for (i, m) in req.media.iter().enumerate() {
             let key = format!("asset.{i}");

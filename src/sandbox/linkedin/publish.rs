@@ -1,10 +1,11 @@
 //! LinkedIn publishing (PLATFORMS.md §4): the versioned REST API under `api.linkedin.com/rest`.
 //! Every `/rest` call needs `LinkedIn-Version: YYYYMM` (missing → 400 `VERSION_MISSING`; a
 //! month that is not among the last twelve, or not a month at all → 426 `NONEXISTENT_VERSION`),
-//! `X-Restli-Protocol-Version: 2.0.0` and a Bearer token with `w_member_social`.
+//! `X-Restli-Protocol-Version: 2.0.0` and a Bearer token with `w_member_social` (to act as the
+//! member) or `w_organization_social` (to act as an organization the member administers).
 //!
 //! - `POST /rest/posts`: the Posts API body, checked field by field (author = the token's
-//!   member, commentary in "little text" with its reserved characters escaped, visibility,
+//!   member or one of their organizations, commentary in "little text" with its reserved characters escaped, visibility,
 //!   distribution, lifecycleState, content.media / multiImage / article). Answers 201 with an
 //!   empty body and the post's URN in `x-restli-id`. `GET /rest/posts/{urn}` reads it back.
 //! - `POST /rest/images?action=initializeUpload` → an upload URL on `www.linkedin.com` (served
@@ -27,7 +28,7 @@ use axum::routing::{get, post, put};
 use chrono::{DateTime, Datelike, Duration, Utc};
 use serde_json::{Map, Value, json};
 
-use super::member_id;
+use super::{may_act_as, member_id};
 use crate::domain::Platform;
 use crate::sandbox::dispatch::RouteCtx;
 use crate::sandbox::errors::{json_response, linkedin};
@@ -163,12 +164,20 @@ impl Asset {
 // What every /rest call checks
 
 /// A `/rest` request that passed the version, protocol and token checks.
-struct Rest {
-    token: Token,
+pub(super) struct Rest {
+    pub(super) token: Token,
     /// `urn:li:person:{id}` of the token's member.
-    member: String,
+    pub(super) member: String,
     /// The version as LinkedIn names it in messages (`20261001`).
-    version: String,
+    pub(super) version: String,
+}
+
+impl Rest {
+    /// Whether the token's member may act as `urn`: themself, or an organization they
+    /// administer.
+    fn acts_for(&self, urn: &str) -> bool {
+        may_act_as(&self.token.grant.account, urn)
+    }
 }
 
 fn member_urn(account: &str) -> String {
@@ -248,7 +257,7 @@ fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<Token, Response>
         .map_err(token_error)
 }
 
-fn access_denied(resource: &str, version: &str) -> Response {
+pub(super) fn access_denied(resource: &str, version: &str) -> Response {
     linkedin(
         StatusCode::FORBIDDEN,
         Some(100),
@@ -257,9 +266,25 @@ fn access_denied(resource: &str, version: &str) -> Response {
     )
 }
 
-/// Version, protocol, token and `w_member_social`, in that order. `resource` names the
-/// endpoint in LinkedIn's permission message (`partnerApiPostsExternal.CREATE`).
+/// Version, protocol, token and a posting scope (`w_member_social` or `w_organization_social`;
+/// [`check_author`] then asks for the one the author needs), in that order. `resource` names
+/// the endpoint in LinkedIn's permission message (`partnerApiPostsExternal.CREATE`).
 fn rest(shared: &Shared, headers: &HeaderMap, resource: &str) -> Result<Rest, Response> {
+    rest_with(
+        shared,
+        headers,
+        resource,
+        &["w_member_social", "w_organization_social"],
+    )
+}
+
+/// Version, protocol, token and one of `scopes`, in that order.
+pub(super) fn rest_with(
+    shared: &Shared,
+    headers: &HeaderMap,
+    resource: &str,
+    scopes: &[&str],
+) -> Result<Rest, Response> {
     let version = check_version(
         header_value(headers, "linkedin-version"),
         shared.clock.now(),
@@ -286,7 +311,7 @@ fn rest(shared: &Shared, headers: &HeaderMap, resource: &str) -> Result<Rest, Re
         }
     }
     let token = authenticate(shared, headers)?;
-    if !token.grant.has_scope("w_member_social") {
+    if !scopes.iter().any(|s| token.grant.has_scope(s)) {
         return Err(access_denied(resource, &version));
     }
     Ok(Rest {
@@ -305,11 +330,11 @@ fn unprocessable(path: &str, message: &str) -> Response {
     )
 }
 
-fn illegal(message: &str) -> Response {
+pub(super) fn illegal(message: &str) -> Response {
     linkedin(StatusCode::BAD_REQUEST, None, "ILLEGAL_ARGUMENT", message)
 }
 
-fn not_found(message: &str) -> Response {
+pub(super) fn not_found(message: &str) -> Response {
     linkedin(StatusCode::NOT_FOUND, None, "NOT_FOUND", message)
 }
 
@@ -332,8 +357,9 @@ fn json_object(headers: &HeaderMap, body: &Bytes) -> Result<Map<String, Value>, 
     }
 }
 
-/// The author or owner a request names must be the token's member: organizations need an
-/// admin role the sandbox's members do not have.
+/// The author or owner a request names must be the token's member (with `w_member_social`) or
+/// an organization the member administers (with `w_organization_social`); anything else is
+/// LinkedIn's 403 `ACCESS_DENIED`.
 fn check_author(
     rest: &Rest,
     path: &str,
@@ -351,7 +377,16 @@ fn check_author(
         Some(_) => return Err(unprocessable(path, "wrong type, expected a URN string")),
     };
     if urn == rest.member {
-        return Ok(urn);
+        if rest.token.grant.has_scope("w_member_social") {
+            return Ok(urn);
+        }
+        return Err(access_denied(resource, &rest.version));
+    }
+    if urn.starts_with("urn:li:organization:") && rest.acts_for(&urn) {
+        if rest.token.grant.has_scope("w_organization_social") {
+            return Ok(urn);
+        }
+        return Err(access_denied(resource, &rest.version));
     }
     let well_formed = ["urn:li:person:", "urn:li:organization:"]
         .iter()
@@ -866,7 +901,7 @@ async fn read_post(
     let record = shared
         .published()
         .find(Platform::Linkedin, &urn)
-        .filter(|r| r.account_id == rest.member)
+        .filter(|r| rest.acts_for(&r.account_id))
         .cloned();
     match record {
         Some(r) => json_response(StatusCode::OK, post_json(&r)),
@@ -1073,12 +1108,12 @@ async fn upload_image(
         Ok(a) => a,
         Err(res) => return res,
     };
-    if a.owner != member_urn(&token.grant.account) {
+    if !may_act_as(&token.grant.account, &a.owner) {
         return linkedin(
             StatusCode::FORBIDDEN,
             None,
             "ACCESS_DENIED",
-            "The image belongs to another member",
+            "The image belongs to another member or organization",
         );
     }
     if a.processed.is_some() {
@@ -1150,7 +1185,7 @@ async fn read_asset(shared: &Shared, headers: &HeaderMap, urn: &str, kind: Asset
     let asset = urn
         .strip_prefix(kind.urn_prefix())
         .and_then(|id| state.assets.get(id).map(|a| (id, a)))
-        .filter(|(_, a)| a.kind == kind && a.owner == rest.member);
+        .filter(|(_, a)| a.kind == kind && rest.acts_for(&a.owner));
     let Some((id, a)) = asset else {
         return not_found(&format!("{urn} does not exist"));
     };
@@ -1428,7 +1463,7 @@ fn finalize_video(
     let asset = video
         .strip_prefix("urn:li:video:")
         .and_then(|id| state.assets.get_mut(id))
-        .filter(|a| a.kind == AssetKind::Video && a.owner == rest.member);
+        .filter(|a| a.kind == AssetKind::Video && rest.acts_for(&a.owner));
     let Some(a) = asset else {
         return not_found(&format!("{video} does not exist"));
     };

@@ -589,3 +589,178 @@ async fn a_rejected_linkedin_post_is_not_recorded_and_an_accepted_one_is_recorde
         id.unwrap()
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Organizations (company pages)
+
+const ORG_SCOPES: &[&str] = &[
+    "openid",
+    "profile",
+    "w_member_social",
+    "w_organization_social",
+    "rw_organization_admin",
+];
+
+fn org_urn(account: &str) -> String {
+    crate::sandbox::linkedin::organizations_of(account)[0].urn()
+}
+
+#[tokio::test]
+async fn organization_acls_list_the_company_pages_a_member_administers_and_name_them() {
+    let h = Harness::start().await;
+    let li = Li::new(&h, ORG_SCOPES);
+    let acls = "/organizationAcls?q=roleAssignee&role=ADMINISTRATOR&state=APPROVED";
+    let (status, body) = h.get_json(li.rest(reqwest::Method::GET, acls)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let elements = body["elements"].as_array().unwrap();
+    assert_eq!(elements.len(), 1, "the seed persona runs one company page");
+    let org = elements[0]["organization"].as_str().unwrap().to_owned();
+    assert_eq!(org, org_urn(SEED));
+    assert_eq!(
+        org, "urn:li:organization:12014966",
+        "as docs/SANDBOX.md says"
+    );
+    assert_eq!(elements[0]["role"], "ADMINISTRATOR");
+    assert_eq!(elements[0]["state"], "APPROVED");
+    assert_eq!(elements[0]["roleAssignee"], li.author);
+    assert_eq!(body["paging"]["total"], 1);
+    assert_eq!(body["paging"]["start"], 0);
+
+    let id = org.strip_prefix("urn:li:organization:").unwrap();
+    let (status, body) = h
+        .get_json(li.rest(reqwest::Method::GET, &format!("/organizations/{id}")))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["localizedName"], "Maple & Moss Ceramics");
+    assert_eq!(body["id"].as_u64().unwrap().to_string(), id);
+
+    // Other roles and states find nothing; the finder must be named.
+    let (status, body) = h
+        .get_json(li.rest(
+            reqwest::Method::GET,
+            "/organizationAcls?q=roleAssignee&role=ANALYST",
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["elements"], json!([]));
+    let (status, body) = h
+        .get_json(li.rest(reqwest::Method::GET, "/organizationAcls"))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["code"], "ILLEGAL_ARGUMENT");
+
+    // An organization the member doesn't administer is not theirs to read.
+    let (status, body) = h
+        .get_json(li.rest(reqwest::Method::GET, "/organizations/2414183"))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(body["code"], "ACCESS_DENIED");
+
+    // Without rw_organization_admin: LinkedIn's 403.
+    let poster = Li::new(&h, SCOPES);
+    let (status, body) = h.get_json(poster.rest(reqwest::Method::GET, acls)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(body["code"], "ACCESS_DENIED");
+    assert_eq!(body["serviceErrorCode"], 100);
+    assert_eq!(body["status"], 403);
+
+    // A member who runs no page has no roles; one whose login says admin runs two.
+    for (login, pages) in [("sam-lee", 0), ("jo-admin", 2)] {
+        let other = Li {
+            token: h.token(P, login, ORG_SCOPES),
+            author: String::new(),
+            h: &h,
+        };
+        let (_, body) = h.get_json(other.rest(reqwest::Method::GET, acls)).await;
+        assert_eq!(body["elements"].as_array().unwrap().len(), pages, "{login}");
+    }
+}
+
+#[tokio::test]
+async fn a_member_posts_as_a_company_page_they_administer_with_w_organization_social() {
+    let h = Harness::start().await;
+    let mut li = Li::new(&h, ORG_SCOPES);
+    li.author = org_urn(SEED);
+
+    // An image owned by the organization, uploaded with the member's token, then posted.
+    let (upload, image) = li.init_image().await;
+    assert_eq!(
+        li.put_image(&upload, jpeg(64, 48)).await,
+        StatusCode::CREATED
+    );
+    assert_eq!(li.status_of(&image).await["owner"], li.author);
+    let mut body = li.body("New glazes from the studio");
+    body["content"] = json!({ "media": { "id": image } });
+    let (status, id, text) = li.post(&body).await;
+    assert_eq!(status, StatusCode::CREATED, "{text}");
+    let urn = id.unwrap();
+    let records = h.published("linkedin").await;
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0]["account_id"], li.author, "posted as the page");
+    assert_eq!(records[0]["account"], SEED);
+    assert_eq!(
+        records[0]["url"],
+        format!("https://www.linkedin.com/feed/update/{urn}")
+    );
+    let encoded = url::form_urlencoded::byte_serialize(urn.as_bytes()).collect::<String>();
+    let (status, post) = h
+        .get_json(li.rest(reqwest::Method::GET, &format!("/posts/{encoded}")))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{post}");
+    assert_eq!(post["author"], li.author);
+
+    // The member's own image can't go on the page's post.
+    let person = Li::new(&h, ORG_SCOPES);
+    let own = person.image(jpeg(32, 32)).await;
+    let mut mixed = li.body("Mixed");
+    mixed["content"] = json!({ "media": { "id": own } });
+    let (status, _) = li.error(&mixed).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // A video can be initialized for the page too.
+    let (status, res) = h
+        .get_json(
+            li.rest(reqwest::Method::POST, "/videos?action=initializeUpload")
+                .json(&json!({ "initializeUploadRequest": { "owner": li.author, "fileSizeBytes": 1000, "uploadCaptions": false, "uploadThumbnail": false } })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+
+    // Only w_member_social: the page is off limits (posts and uploads).
+    let mut member_only = Li::new(&h, SCOPES);
+    member_only.author = li.author.clone();
+    let (status, res) = member_only.error(&member_only.body("Nope")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(res["code"], "ACCESS_DENIED");
+    let (status, _) = h
+        .get_json(
+            member_only
+                .rest(reqwest::Method::POST, "/images?action=initializeUpload")
+                .json(&json!({ "initializeUploadRequest": { "owner": li.author } })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // Only w_organization_social: the page yes, the member's own profile no.
+    let org_only = Li::new(&h, &["openid", "w_organization_social"]);
+    let (status, res) = org_only.error(&org_only.body("As me")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{res}");
+    let mut as_page = Li::new(&h, &["openid", "w_organization_social"]);
+    as_page.author = li.author.clone();
+    let (status, _, text) = as_page.post(&as_page.body("As the page")).await;
+    assert_eq!(status, StatusCode::CREATED, "{text}");
+
+    // Someone who doesn't administer the page can't post as it, whatever their scopes.
+    let mut stranger = Li {
+        token: h.token(P, "sam-lee", ORG_SCOPES),
+        author: li.author.clone(),
+        h: &h,
+    };
+    let (status, res) = stranger.error(&stranger.body("Hijack")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(res["code"], "ACCESS_DENIED");
+    stranger.author = "urn:li:organization:2414183".into();
+    let (status, _) = stranger.error(&stranger.body("Hijack")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(h.published("linkedin").await.len(), 2);
+}
