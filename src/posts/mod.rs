@@ -314,8 +314,17 @@ pub async fn check(
                 });
             }
         }
-        if let Some(scope) = missing_publish_scope(platform, &connection.scopes, !facts.is_empty())
-        {
+        let as_organization = connection
+            .metadata
+            .get("author_urn")
+            .and_then(|u| u.as_str())
+            .is_some_and(|u| u.starts_with("urn:li:organization:"));
+        if let Some(scope) = missing_publish_scope(
+            platform,
+            &connection.scopes,
+            !facts.is_empty(),
+            as_organization,
+        ) {
             issues.push(Issue {
                 severity: Severity::Warning,
                 field: "connection",
@@ -358,6 +367,7 @@ pub fn missing_publish_scope(
     platform: Platform,
     granted: &[String],
     has_media: bool,
+    as_organization: bool,
 ) -> Option<&'static str> {
     if granted.is_empty() {
         return None;
@@ -367,6 +377,7 @@ pub fn missing_publish_scope(
         Platform::X => &["tweet.write"],
         Platform::Instagram => &["instagram_business_content_publish"],
         Platform::Facebook => &["pages_manage_posts"],
+        Platform::Linkedin if as_organization => &["w_organization_social"],
         Platform::Linkedin => &["w_member_social"],
         Platform::Pinterest => &["pins:write"],
         Platform::Tiktok => &["video.publish"],
@@ -1239,17 +1250,38 @@ mod tests {
     #[test]
     fn a_grant_without_the_publish_permission_is_named() {
         let granted = vec!["tweet.read".to_owned(), "tweet.write".to_owned()];
-        assert_eq!(missing_publish_scope(Platform::X, &granted, false), None);
         assert_eq!(
-            missing_publish_scope(Platform::X, &granted, true),
+            missing_publish_scope(Platform::X, &granted, false, false),
+            None
+        );
+        assert_eq!(
+            missing_publish_scope(Platform::X, &granted, true, false),
             Some("media.write")
         );
         assert_eq!(
-            missing_publish_scope(Platform::Facebook, &["pages_show_list".to_owned()], false),
+            missing_publish_scope(
+                Platform::Facebook,
+                &["pages_show_list".to_owned()],
+                false,
+                false
+            ),
             Some("pages_manage_posts")
         );
         // Grants that don't list scopes aren't second-guessed.
-        assert_eq!(missing_publish_scope(Platform::Linkedin, &[], false), None);
+        assert_eq!(
+            missing_publish_scope(Platform::Linkedin, &[], false, false),
+            None
+        );
+        let member_only = ["openid".to_owned(), "w_member_social".to_owned()];
+        assert_eq!(
+            missing_publish_scope(Platform::Linkedin, &member_only, false, false),
+            None
+        );
+        assert_eq!(
+            missing_publish_scope(Platform::Linkedin, &member_only, false, true),
+            Some("w_organization_social"),
+            "a company page needs the organization permission"
+        );
     }
 
     #[test]
