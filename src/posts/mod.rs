@@ -319,12 +319,23 @@ pub async fn check(
             .get("author_urn")
             .and_then(|u| u.as_str())
             .is_some_and(|u| u.starts_with("urn:li:organization:"));
+        let has_video = facts
+            .iter()
+            .any(|f| f.kind() == crate::domain::MediaKind::Video);
         if let Some(scope) = missing_publish_scope(
             platform,
             &connection.scopes,
             !facts.is_empty(),
             as_organization,
-        ) {
+        )
+        .or_else(|| {
+            // Page videos need `publish_video` too; Pages connected before we asked for it lack it.
+            (platform == Platform::Facebook
+                && has_video
+                && !connection.scopes.is_empty()
+                && !connection.scopes.iter().any(|s| s == "publish_video"))
+            .then_some("publish_video")
+        }) {
             issues.push(Issue {
                 severity: Severity::Warning,
                 field: "connection",

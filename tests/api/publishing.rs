@@ -1233,3 +1233,100 @@ async fn a_post_scheduled_to_all_seven_networks_goes_out_once_each_and_one_refus
         "{html}"
     );
 }
+
+#[tokio::test]
+async fn preflight_warns_about_missing_permissions_reconnection_and_unreachable_media_before_the_post_is_due()
+ {
+    let s = shop().await;
+    let instagram = s.connect(Platform::Instagram).await;
+    let facebook = s.connect(Platform::Facebook).await;
+    let linkedin = s.connect(Platform::Linkedin).await;
+    let photo = stored(&s.app, "mug.jpg", jpeg(1080, 1080, 1)).await;
+    let video = stored(
+        &s.app,
+        "glazing.mp4",
+        mp4_video(720, 1280, 100, 100, "isom"),
+    )
+    .await;
+    // Instagram was connected without the publishing permission, a Facebook Page before we asked
+    // for video publishing, and LinkedIn has since stopped accepting the token.
+    s.app
+        .db
+        .execute_unprepared(&format!(
+            "UPDATE connections SET scopes = array['instagram_business_basic'] WHERE id = '{instagram}'; \
+             UPDATE connections SET scopes = array['pages_show_list', 'pages_manage_posts', 'pages_read_engagement'] WHERE id = '{facebook}'; \
+             UPDATE connections SET status = 'needs_reauth', last_error = 'The token was revoked.' WHERE id = '{linkedin}'"
+        ))
+        .await
+        .unwrap();
+
+    let create = |base: String, media: Vec<Uuid>| {
+        let (client, token) = (s.app.client.clone(), s.token.clone());
+        let targets = json!([{ "connection_id": instagram }, { "connection_id": facebook }, { "connection_id": linkedin }]);
+        async move {
+            let res = client
+                .post(format!("{base}/api/v1/posts"))
+                .bearer_auth(token)
+                .json(&json!({ "body": "Glaze day", "media_ids": media, "targets": targets, "scheduled_at": (Utc::now() + chrono::Duration::days(1)).to_rfc3339() }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                res.status(),
+                StatusCode::CREATED,
+                "warnings don't block scheduling"
+            );
+            let body: Value = res.json().await.unwrap();
+            body["warnings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|w| {
+                    (
+                        w["target"].as_str().unwrap().to_owned(),
+                        w["message"].as_str().unwrap().to_owned(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    let warnings = create(s.app.base.clone(), vec![video]).await;
+    let about = |id: Uuid| {
+        warnings
+            .iter()
+            .filter(|(t, _)| *t == id.to_string())
+            .map(|(_, m)| m.clone())
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        about(instagram)
+            .iter()
+            .any(|m| m.contains("instagram_business_content_publish") && m.contains("Reconnect")),
+        "{warnings:?}"
+    );
+    assert!(
+        about(facebook).iter().any(|m| m.contains("publish_video")),
+        "{warnings:?}"
+    );
+    assert!(
+        about(linkedin)
+            .iter()
+            .any(|m| m.contains("needs to be reconnected")),
+        "{warnings:?}"
+    );
+
+    // Served from a local address to real platforms, the media can't be fetched: said plainly.
+    let local = s
+        .app
+        .sibling(|env| {
+            env.remove("SANDBOX_URL");
+        })
+        .await;
+    let warnings = create(local.base.clone(), vec![photo]).await;
+    assert!(
+        warnings
+            .iter()
+            .any(|(t, m)| *t == instagram.to_string() && m.contains("PUBLIC_BASE_URL")),
+        "{warnings:?}"
+    );
+}

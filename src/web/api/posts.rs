@@ -291,11 +291,12 @@ pub async fn create(
         product_id: None,
         template_id: None,
     };
-    let (post, checked) = match posts::create(&state.db, user.id, &draft, Utc::now()).await {
+    let (post, mut checked) = match posts::create(&state.db, user.id, &draft, Utc::now()).await {
         Ok(ok) => ok,
         Err(PostError::Invalid(p)) => return Err(name_fields(p, &ids)),
         Err(e) => return Err(post_error(e)),
     };
+    posts::add_environment_warnings(&state.config, &mut checked);
     let json = full(&state, user.id, post.id, warnings_of(&checked)).await?;
     Ok((StatusCode::CREATED, Json(json)).into_response())
 }
@@ -466,11 +467,12 @@ pub async fn patch(
         return Err(AppError::Validation(problems.fields));
     }
     let ids: Vec<Uuid> = draft.targets.iter().map(|t| t.connection_id).collect();
-    let checked = match posts::update(&state.db, user.id, id, &draft, Utc::now()).await {
+    let mut checked = match posts::update(&state.db, user.id, id, &draft, Utc::now()).await {
         Ok((_, checked)) => checked,
         Err(PostError::Invalid(p)) => return Err(name_fields(p, &ids)),
         Err(e) => return Err(post_error(e)),
     };
+    posts::add_environment_warnings(&state.config, &mut checked);
     Ok(Json(
         full(&state, user.id, id, warnings_of(&checked)).await?,
     ))
