@@ -5,6 +5,7 @@
 //! `{SANDBOX_URL}/{platform}/HOST/PATH`, so a sandbox request is, but for its address, the
 //! request the real API would get. Wire facts come from `PLATFORMS.md`.
 
+pub mod catalog;
 pub mod etsy;
 pub mod facebook;
 pub mod http;
