@@ -240,6 +240,30 @@ impl Registry {
         })
     }
 
+    /// The catalog reader of a shop; `None` for social networks (and for Etsy without app
+    /// credentials, which every Etsy call carries).
+    pub fn catalog(&self, platform: Platform) -> Option<Box<dyn catalog::CatalogSource>> {
+        let http = self.http.clone();
+        Some(match platform {
+            Platform::Shopify => Box::new(shopify::catalog::ShopifyCatalog {
+                http,
+                api_version: self.config.shopify_api_version.clone(),
+            }),
+            Platform::Etsy => Box::new(etsy::catalog::EtsyCatalog {
+                http,
+                creds: self.credentials(Platform::Etsy)?,
+            }),
+            Platform::Squarespace => Box::new(squarespace::catalog::SquarespaceCatalog { http }),
+            Platform::X
+            | Platform::Instagram
+            | Platform::Facebook
+            | Platform::Linkedin
+            | Platform::Pinterest
+            | Platform::Tiktok
+            | Platform::Youtube => return None,
+        })
+    }
+
     /// The publisher of a social network; `None` for shops, which we read from.
     pub fn publisher(&self, platform: Platform) -> Option<Box<dyn publish::Publisher>> {
         let http = self.http.clone();
