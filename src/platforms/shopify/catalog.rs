@@ -20,8 +20,9 @@ use crate::platforms::catalog::{
 };
 
 /// Products per page. A query may cost at most 1000 points, and a connection costs about
-/// `first ×` its node's cost: each product here is ~15 points (itself, 10 media, 1 variant), so
-/// 50 stays well inside the limit where 250 would be refused.
+/// `first ×` its node's cost: each product here is ~17 points (itself, its featured media, a
+/// 10-media and a 1-variant connection), so 50 (~850) stays inside the limit where 250 would be
+/// refused.
 pub const PAGE_SIZE: u32 = 50;
 
 pub const PRODUCTS_QUERY: &str = "query Products($first: Int!, $after: String, $query: String) {
@@ -444,6 +445,73 @@ mod tests {
             err,
             CatalogError::retry_in(Duration::from_secs(15), "Shopify is throttling us")
         );
+    }
+
+    #[tokio::test]
+    async fn a_full_last_page_ends_the_catalog_even_with_an_end_cursor() {
+        let server = MockServer::start().await;
+        let mut body = products((0..PAGE_SIZE).map(node).collect(), None, cost(752.0, 0.0));
+        body["data"]["products"]["pageInfo"]["endCursor"] = json!("last");
+        Mock::given(method("POST"))
+            .and(path(GRAPHQL))
+            .respond_with(ResponseTemplate::new(200).set_body_json(body))
+            .mount(&server)
+            .await;
+        let page = client(&server)
+            .page(&account(), &token(), Some(&PageCursor::Token("c9".into())))
+            .await
+            .unwrap();
+        assert_eq!(page.products.len(), PAGE_SIZE as usize);
+        assert_eq!(page.next, None);
+        assert_eq!(page.wait, Duration::ZERO);
+    }
+
+    #[tokio::test]
+    async fn an_http_429_or_a_server_error_is_retried() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path(GRAPHQL))
+            .and(body_partial_json(
+                json!({ "variables": { "after": "busy" } }),
+            ))
+            .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "5"))
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path(GRAPHQL))
+            .and(body_partial_json(
+                json!({ "variables": { "after": "down" } }),
+            ))
+            .respond_with(ResponseTemplate::new(503))
+            .mount(&server)
+            .await;
+        let c = client(&server);
+        let busy = c
+            .page(
+                &account(),
+                &token(),
+                Some(&PageCursor::Token("busy".into())),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(busy, CatalogError::Retryable { wait: Some(w), .. } if w >= Duration::from_secs(5)),
+            "{busy:?}"
+        );
+        let down = c
+            .page(
+                &account(),
+                &token(),
+                Some(&PageCursor::Token("down".into())),
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(down, CatalogError::Retryable { .. }), "{down:?}");
+        let wrong = c
+            .page(&account(), &token(), Some(&PageCursor::Offset(3)))
+            .await
+            .unwrap_err();
+        assert!(matches!(wrong, CatalogError::Permanent(_)));
     }
 
     #[tokio::test]
