@@ -5,6 +5,7 @@
 //! `{SANDBOX_URL}/{platform}/HOST/PATH`, so a sandbox request is, but for its address, the
 //! request the real API would get. Wire facts come from `PLATFORMS.md`.
 
+pub mod catalog;
 pub mod etsy;
 pub mod facebook;
 pub mod http;
@@ -236,6 +237,30 @@ impl Registry {
             }),
             Platform::Etsy => Box::new(etsy::oauth::EtsyOAuth { http, creds }),
             Platform::Squarespace => Box::new(squarespace::oauth::SquarespaceOAuth { http, creds }),
+        })
+    }
+
+    /// The catalog reader of a shop; `None` for social networks (and for Etsy without app
+    /// credentials, which every Etsy call carries).
+    pub fn catalog(&self, platform: Platform) -> Option<Box<dyn catalog::CatalogSource>> {
+        let http = self.http.clone();
+        Some(match platform {
+            Platform::Shopify => Box::new(shopify::catalog::ShopifyCatalog {
+                http,
+                api_version: self.config.shopify_api_version.clone(),
+            }),
+            Platform::Etsy => Box::new(etsy::catalog::EtsyCatalog {
+                http,
+                creds: self.credentials(Platform::Etsy)?,
+            }),
+            Platform::Squarespace => Box::new(squarespace::catalog::SquarespaceCatalog { http }),
+            Platform::X
+            | Platform::Instagram
+            | Platform::Facebook
+            | Platform::Linkedin
+            | Platform::Pinterest
+            | Platform::Tiktok
+            | Platform::Youtube => return None,
         })
     }
 

@@ -1,3 +1,4 @@
 //! Shopify: its OAuth now; publishing, catalog and metrics clients join it here.
 
+pub mod catalog;
 pub mod oauth;
