@@ -485,7 +485,7 @@ impl<'a> ShopCatalog<'a> {
         );
         if index % 61 == 3 {
             // A description far bigger than anything a caption can hold (~120 KB).
-            for n in 0..600 {
+            for n in 0..800 {
                 html.push_str(&format!(
                     "<p>Care note {n}: hand-wash with warm water, avoid sudden temperature changes, \
                      and let the piece dry upside down on a soft towel before storing it.</p>"

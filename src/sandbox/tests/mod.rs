@@ -14,6 +14,7 @@ mod linkedin_publishing;
 mod pinterest;
 mod pinterest_publishing;
 mod shopify;
+mod shopify_catalog;
 mod squarespace;
 mod tiktok;
 mod tiktok_publishing;
