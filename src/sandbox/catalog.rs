@@ -303,7 +303,8 @@ impl<'a> ShopCatalog<'a> {
         let created = self.created_at(index);
         let base_age = (self.hash(index, "updated") % (created_span(self.epoch, created))) as i64;
         let mut updated = created + Duration::seconds(base_age);
-        let mut status = if self.hash(index, "draft") % 40 == 0 {
+        // Every 40th product is an unpublished draft.
+        let mut status = if index % 40 == 39 {
             Status::Draft
         } else {
             Status::Active
@@ -494,6 +495,23 @@ impl<'a> ShopCatalog<'a> {
         }
         html
     }
+}
+
+/// The text of an HTML description, tags dropped and the three basic entities decoded.
+pub(crate) fn plain_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&amp;", "&")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
 }
 
 /// Seconds between creation and the epoch (at least one), for a first `updated_at`.

@@ -91,6 +91,11 @@ pub struct SandboxConfig {
     pub youtube_uploads_per_day: u32,
     /// Products in every Shopify shop, Etsy shop and Squarespace site (`--products N`).
     pub products_per_shop: usize,
+    /// Etsy's per-app allowances (10 per second and 10 000 per sliding 24 hours by default).
+    pub etsy_requests_per_second: u32,
+    pub etsy_requests_per_day: u32,
+    /// Squarespace's per-site allowance per minute (300) before a one-minute cooldown.
+    pub squarespace_requests_per_minute: u32,
 }
 
 impl SandboxConfig {
@@ -108,6 +113,9 @@ impl SandboxConfig {
             instagram_publish_limit: 50,
             youtube_uploads_per_day: 100,
             products_per_shop: DEFAULT_PRODUCTS,
+            etsy_requests_per_second: 10,
+            etsy_requests_per_day: 10_000,
+            squarespace_requests_per_minute: 300,
         }
     }
 

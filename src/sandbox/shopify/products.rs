@@ -9,7 +9,7 @@ use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Value, json};
 
-use super::super::catalog::{Image, Product, ShopCatalog, Status, Variant};
+use super::super::catalog::{Image, Product, ShopCatalog, Status, Variant, plain_text};
 use super::super::graphql::{Exec, Field, GqlError};
 
 /// Shopify's page size limit.
@@ -649,22 +649,6 @@ fn variant_object<'a>(
     )
 }
 
-fn strip_tags(html: &str) -> String {
-    let mut out = String::with_capacity(html.len());
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' => in_tag = false,
-            c if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
-    out.replace("&amp;", "&")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-}
-
 pub(crate) fn product_object<'a>(
     exec: &mut Exec<'a>,
     cat: &ShopCatalog<'_>,
@@ -682,7 +666,7 @@ pub(crate) fn product_object<'a>(
             "descriptionHtml" => json!(p.description_html),
             "description" => {
                 check_args(f, path, &["truncateAt"])?;
-                let text = strip_tags(&p.description_html);
+                let text = plain_text(&p.description_html);
                 let text = match exec.arg(f, "truncateAt").and_then(|v| v.as_u64()) {
                     Some(n) => text.chars().take(n as usize).collect(),
                     None => text,

@@ -4,6 +4,7 @@
 //! from a small local server, which the sandbox pulls from like a platform would.
 
 mod etsy;
+mod etsy_catalog;
 mod facebook;
 mod facebook_publishing;
 mod inspection;
