@@ -348,6 +348,15 @@ impl<'a> ShopCatalog<'a> {
         (updated, status, version)
     }
 
+    /// Every 20th product is a digital download.
+    pub fn product_kind(&self, index: usize) -> Kind {
+        if index % 20 == 11 {
+            Kind::Digital
+        } else {
+            Kind::Physical
+        }
+    }
+
     fn created_at(&self, index: usize) -> DateTime<Utc> {
         // Products were added over the last four years, oldest first.
         let span = 4 * 365 * 86_400i64;
@@ -463,11 +472,7 @@ impl<'a> ShopCatalog<'a> {
             created_at: self.created_at(index),
             updated_at,
             status,
-            kind: if index % 20 == 11 {
-                Kind::Digital
-            } else {
-                Kind::Physical
-            },
+            kind: self.product_kind(index),
             variants,
             images,
         }

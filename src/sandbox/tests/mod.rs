@@ -17,6 +17,7 @@ mod pinterest_publishing;
 mod shopify;
 mod shopify_catalog;
 mod squarespace;
+mod squarespace_catalog;
 mod tiktok;
 mod tiktok_publishing;
 mod x;
