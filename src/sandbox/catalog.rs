@@ -312,7 +312,7 @@ impl<'a> ShopCatalog<'a> {
         let hours = self.hours();
         let mut version = 0;
         // About a quarter of the products change every `period` hours from hour `phase`.
-        if self.hash(index, "churns") % 4 == 0 {
+        if self.hash(index, "churns").is_multiple_of(4) {
             let period = 1 + (self.hash(index, "period") % 12) as i64;
             let phase = 1 + (self.hash(index, "phase") % 6) as i64;
             if hours >= phase {
@@ -330,7 +330,7 @@ impl<'a> ShopCatalog<'a> {
             }
         }
         // About one in a hundred is taken off sale at some hour of the first three days.
-        if self.hash(index, "archives") % 100 == 0 {
+        if self.hash(index, "archives").is_multiple_of(100) {
             let hour = 1 + (self.hash(index, "archive-hour") % 72) as i64;
             let at = self.epoch + Duration::seconds(hour * 3600);
             if at <= self.now {

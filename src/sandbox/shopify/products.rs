@@ -96,6 +96,10 @@ fn window(exec: &Exec<'_>, field: &Field, path: &[String]) -> Result<(u64, bool)
     Ok((n as u64, from_end))
 }
 
+/// Answers one node of a connection from its item.
+pub(crate) type NodeResolver<'r, 'a, T> =
+    dyn FnMut(&mut Exec<'a>, &T, &'a Field, &[String]) -> Result<Value, GqlError> + 'r;
+
 /// Renders a connection: `edges { cursor node }`, `nodes`, `pageInfo`. Adds the two points a
 /// connection costs; each node adds its own point as it is resolved.
 pub(crate) fn connection<'a, T>(
@@ -104,7 +108,7 @@ pub(crate) fn connection<'a, T>(
     field: &'a Field,
     path: &[String],
     page: &Page<T>,
-    node: &mut dyn FnMut(&mut Exec<'a>, &T, &'a Field, &[String]) -> Result<Value, GqlError>,
+    node: &mut NodeResolver<'_, 'a, T>,
 ) -> Result<Value, GqlError> {
     exec.needs_selection(field, path, &format!("{type_name}Connection"))?;
     exec.cost += 2;
