@@ -172,7 +172,8 @@ pub(crate) struct CatalogState {
 impl CatalogState {
     pub fn new(epoch: DateTime<Utc>) -> Self {
         Self {
-            epoch,
+            // Whole seconds, so every derived timestamp is too.
+            epoch: seconds(epoch),
             edits: HashMap::new(),
             cursors: HashMap::new(),
         }
@@ -201,7 +202,7 @@ impl CatalogState {
             key,
             Edited {
                 edit,
-                at: now,
+                at: seconds(now),
                 count,
             },
         );
@@ -517,6 +518,10 @@ pub(crate) fn plain_text(html: &str) -> String {
     out.replace("&amp;", "&")
         .replace("&lt;", "<")
         .replace("&gt;", ">")
+}
+
+fn seconds(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t)
 }
 
 /// Seconds between creation and the epoch (at least one), for a first `updated_at`.
