@@ -346,3 +346,43 @@ async fn a_fault_applies_to_the_products_query_too() {
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(body["errors"][0]["extensions"]["code"], "THROTTLED");
 }
+
+#[tokio::test]
+async fn sorting_by_updated_at_in_reverse_pages_newest_first_without_gaps() {
+    let h = Harness::start_with(|c| c.products_per_shop = 130).await;
+    let token = shop_token(&h, SHOP);
+    h.sandbox.advance_clock(8 * 3600);
+    let query = r#"query($after: String) {
+      products(first: 50, after: $after, sortKey: UPDATED_AT, reverse: true) {
+        nodes { id updatedAt } pageInfo { hasNextPage endCursor } } }"#;
+    let mut seen: Vec<Value> = Vec::new();
+    let mut after = Value::Null;
+    loop {
+        let (_, body) = gql(&h, &token, query, json!({ "after": after })).await;
+        assert!(body.get("errors").is_none(), "{body}");
+        let conn = &body["data"]["products"];
+        seen.extend(conn["nodes"].as_array().unwrap().iter().cloned());
+        if conn["pageInfo"]["hasNextPage"] == false {
+            break;
+        }
+        after = conn["pageInfo"]["endCursor"].clone();
+    }
+    assert_eq!(seen.len(), 130);
+    let times: Vec<&str> = seen
+        .iter()
+        .map(|n| n["updatedAt"].as_str().unwrap())
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] >= w[1]), "{times:?}");
+    let mut ids: Vec<&str> = seen.iter().map(|n| n["id"].as_str().unwrap()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 130);
+    // A bad cursor is a GraphQL error.
+    let (_, body) = gql(&h, &token, query, json!({ "after": "bm9wZQ==" })).await;
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Invalid cursor")
+    );
+}
