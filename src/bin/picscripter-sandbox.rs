@@ -28,6 +28,9 @@ struct Args {
     /// Behave like a LinkedIn app approved for programmatic refresh tokens.
     #[arg(long)]
     linkedin_refresh_tokens: bool,
+    /// Products in every Shopify shop, Etsy shop and Squarespace site.
+    #[arg(long = "products", value_name = "N", default_value_t = picscripter::sandbox::DEFAULT_PRODUCTS)]
+    products: usize,
 }
 
 fn main() -> ExitCode {
@@ -79,6 +82,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         config.seed = seed;
     }
     config.linkedin_refresh_tokens = args.linkedin_refresh_tokens;
+    config.products_per_shop = args.products;
     println!(
         "picscripter-sandbox serving on {} (listening on {bound}); inspect at {}/_sandbox",
         public_url.as_str().trim_end_matches('/'),

@@ -20,6 +20,8 @@ use super::personas;
 use super::state::{CodeError, Issue, Redemption, Shared, Token, TokenKind};
 use crate::domain::Platform;
 
+pub(crate) mod listings;
+
 const ACCESS_TTL: i64 = 3600;
 const REFRESH_TTL: i64 = 7_776_000;
 
@@ -32,6 +34,22 @@ pub(super) fn routes() -> Router<Arc<Shared>> {
         .route("/api.etsy.com/v3/public/oauth/token", post(token))
         .route("/api.etsy.com/v3/application/users/me", get(me))
         .route("/api.etsy.com/v3/application/shops/{shop_id}", get(shop))
+        .route(
+            "/api.etsy.com/v3/application/shops/{shop_id}/listings/active",
+            get(listings::active),
+        )
+        .route(
+            "/api.etsy.com/v3/application/shops/{shop_id}/listings",
+            get(listings::by_shop),
+        )
+        .route(
+            "/api.etsy.com/v3/application/listings/batch",
+            get(listings::batch),
+        )
+        .route(
+            "/api.etsy.com/v3/application/listings/{listing_id}/images",
+            get(listings::images),
+        )
 }
 
 struct EtsyAuth;
@@ -214,7 +232,14 @@ async fn me(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
     if let Err(res) = check_api_key(&shared, &headers) {
         return res;
     }
-    let token = match authenticate(&shared, &headers) {
+    match listings::count_request(&shared, &headers) {
+        Ok(usage) => usage.apply(me_answer(&shared, &headers)),
+        Err(res) => res,
+    }
+}
+
+fn me_answer(shared: &Shared, headers: &HeaderMap) -> Response {
+    let token = match authenticate(shared, headers) {
         Ok(t) => t,
         Err(res) => return res,
     };
@@ -241,8 +266,16 @@ async fn shop(
     if let Err(res) = check_api_key(&shared, &headers) {
         return res;
     }
+    match listings::count_request(&shared, &headers) {
+        Ok(usage) => usage.apply(shop_answer(&shared, &id, &headers)),
+        Err(res) => res,
+    }
+}
+
+fn shop_answer(shared: &Shared, id: &str, headers: &HeaderMap) -> Response {
+    let id = id.to_owned();
     if headers.contains_key("authorization")
-        && let Err(res) = authenticate(&shared, &headers)
+        && let Err(res) = authenticate(shared, headers)
     {
         return res;
     }

@@ -590,8 +590,11 @@ pub(crate) type Resolver<'r, 'a> =
 pub(crate) struct Exec<'a> {
     doc: &'a Document,
     variables: Map<String, Value>,
-    /// The number of fields resolved, as a stand-in for Shopify's query cost.
+    /// The number of fields resolved.
     pub fields_resolved: u64,
+    /// Shopify's actual query cost so far: one point per object returned (connections, edges,
+    /// page info and the root are free) plus two per connection, which its resolver adds.
+    pub cost: u64,
 }
 
 impl<'a> Exec<'a> {
@@ -624,6 +627,7 @@ impl<'a> Exec<'a> {
             doc,
             variables: Map::new(),
             fields_resolved: 0,
+            cost: 0,
         };
         for (name, default) in &op.defaults {
             if !vars.contains_key(name)
@@ -687,6 +691,9 @@ impl<'a> Exec<'a> {
     ) -> Result<Value, GqlError> {
         let mut fields = Vec::new();
         self.fields(type_name, selection, &mut fields);
+        if !is_free_type(type_name) {
+            self.cost += 1;
+        }
         let mut out = Map::new();
         for f in fields {
             let mut here = path.to_vec();
@@ -717,6 +724,81 @@ impl<'a> Exec<'a> {
             }
         }
         Ok(Value::Object(out))
+    }
+
+    /// Every field of `selection` whatever type it applies to, for cost estimates made before
+    /// execution (an inline fragment on a type that never appears is still counted, as Shopify
+    /// counts the worst case).
+    fn all_fields(&self, selection: &'a [Selection], out: &mut Vec<&'a Field>) {
+        for s in selection {
+            match s {
+                Selection::Field(f) => out.push(f),
+                Selection::Inline { selection, .. } => self.all_fields(selection, out),
+                Selection::Spread(name) => {
+                    if let Some(frag) = self.doc.fragments.get(name) {
+                        self.all_fields(&frag.selection, out);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The value of argument `name`, variables resolved.
+    pub fn arg(&self, field: &Field, name: &str) -> Option<Value> {
+        field
+            .args
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| self.value(v))
+            .filter(|v| !v.is_null())
+    }
+
+    /// Shopify's requested query cost of `selection`: scalars are free, an object costs one
+    /// point, a connection two plus `first` (or `last`) times the cost of one node.
+    pub fn requested_cost(&self, selection: &'a [Selection]) -> u64 {
+        let mut fields = Vec::new();
+        self.all_fields(selection, &mut fields);
+        fields
+            .into_iter()
+            .map(|f| {
+                if f.selection.is_empty() {
+                    return 0;
+                }
+                let size = self
+                    .arg(f, "first")
+                    .or_else(|| self.arg(f, "last"))
+                    .and_then(|v| v.as_u64());
+                match size {
+                    Some(n) => 2u64.saturating_add(n.saturating_mul(self.node_cost(&f.selection))),
+                    None => 1u64.saturating_add(self.requested_cost(&f.selection)),
+                }
+            })
+            .fold(0u64, u64::saturating_add)
+    }
+
+    /// The cost of one node of a connection whose selection is `selection`.
+    fn node_cost(&self, selection: &'a [Selection]) -> u64 {
+        let mut fields = Vec::new();
+        self.all_fields(selection, &mut fields);
+        let mut cost = 0;
+        for f in fields {
+            let one = match f.name.as_str() {
+                "nodes" => 1 + self.requested_cost(&f.selection),
+                "edges" => {
+                    let mut inner = Vec::new();
+                    self.all_fields(&f.selection, &mut inner);
+                    inner
+                        .into_iter()
+                        .filter(|g| g.name == "node")
+                        .map(|g| 1 + self.requested_cost(&g.selection))
+                        .max()
+                        .unwrap_or(0)
+                }
+                _ => 0,
+            };
+            cost = cost.max(one);
+        }
+        cost
     }
 
     /// A field that takes no arguments must not be given any.
@@ -788,6 +870,15 @@ impl<'a> Exec<'a> {
             Ok(())
         }
     }
+}
+
+/// Types that cost nothing in Shopify's calculation.
+fn is_free_type(type_name: &str) -> bool {
+    matches!(
+        type_name,
+        "QueryRoot" | "Mutation" | "Subscription" | "PageInfo" | "Count"
+    ) || type_name.ends_with("Connection")
+        || type_name.ends_with("Edge")
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use axum::routing::{delete, get};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::catalog::ProductEdit;
 use super::consent::{accent, html};
 use super::errors::json_response;
 use super::faults::{ActiveFault, FaultSpec};
@@ -41,6 +42,10 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/_sandbox/faults/{id}", delete(remove_fault))
         .route("/_sandbox/clock", get(clock).post(advance))
         .route("/_sandbox/avatars/{platform}/{file}", get(avatar))
+        .route(
+            "/_sandbox/catalog/{platform}/{shop}/{index}",
+            axum::routing::post(catalog_edit),
+        )
 }
 
 #[derive(Deserialize)]
@@ -202,6 +207,55 @@ async fn remove_fault(State(shared): State<Arc<Shared>>, Path(id): Path<u64>) ->
             StatusCode::NOT_FOUND,
             json!({ "error": format!("no fault {id}") }),
         )
+    }
+}
+
+/// Edits product `index` of `shop`'s catalog (see [`ProductEdit`]); the product's `updated_at`
+/// becomes now.
+pub(crate) fn edit_product(
+    shared: &Shared,
+    platform: Platform,
+    shop: &str,
+    index: usize,
+    edit: ProductEdit,
+) -> Result<(), String> {
+    if !matches!(
+        platform,
+        Platform::Shopify | Platform::Etsy | Platform::Squarespace
+    ) {
+        return Err(format!("{platform} has no product catalog"));
+    }
+    if index >= shared.config.products_per_shop {
+        return Err(format!(
+            "product {index} does not exist: shops have {} products (0 to {})",
+            shared.config.products_per_shop,
+            shared.config.products_per_shop.saturating_sub(1)
+        ));
+    }
+    edit.cents()?;
+    let now = shared.clock.now();
+    shared.catalog().edit(platform, shop, index, edit, now);
+    Ok(())
+}
+
+async fn catalog_edit(
+    State(shared): State<Arc<Shared>>,
+    Path((platform, shop, index)): Path<(String, String, usize)>,
+    body: axum::body::Bytes,
+) -> Response {
+    let Ok(platform) = platform.parse::<Platform>() else {
+        return bad_request(&format!("unknown platform {platform:?}"));
+    };
+    let edit: ProductEdit = match serde_json::from_slice(&body) {
+        Ok(e) => e,
+        Err(e) => return bad_request(&format!("expected a product edit: {e}")),
+    };
+    match edit_product(&shared, platform, &shop, index, edit) {
+        Ok(()) => json_response(
+            StatusCode::OK,
+            json!({ "platform": platform, "shop": shop, "index": index, "updated_at": shared.clock.now().to_rfc3339() }),
+        ),
+        Err(e) => bad_request(&e),
     }
 }
 

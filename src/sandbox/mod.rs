@@ -11,6 +11,7 @@
 // them would only add noise to code whose whole job is producing responses.
 #![allow(clippy::result_large_err)]
 
+mod catalog;
 mod clock;
 mod consent;
 mod dispatch;
@@ -50,6 +51,7 @@ use url::Url;
 
 use crate::domain::Platform;
 
+pub use catalog::{DEFAULT_PRODUCTS, ProductEdit};
 pub use faults::{DEFAULT_HANG_SECS, FaultSpec, RateLimitSpec};
 pub use personas::seed_account;
 pub use published::{Duplicate, DuplicateRecord, PublishedMedia, PublishedRecord};
@@ -87,6 +89,13 @@ pub struct SandboxConfig {
     /// `videos.insert` calls a YouTube client may make per Pacific day (Google's current default
     /// bucket is 100). Changeable at run time through `POST /_sandbox/limits`.
     pub youtube_uploads_per_day: u32,
+    /// Products in every Shopify shop, Etsy shop and Squarespace site (`--products N`).
+    pub products_per_shop: usize,
+    /// Etsy's per-app allowances (10 per second and 10 000 per sliding 24 hours by default).
+    pub etsy_requests_per_second: u32,
+    pub etsy_requests_per_day: u32,
+    /// Squarespace's per-site allowance per minute (300) before a one-minute cooldown.
+    pub squarespace_requests_per_minute: u32,
 }
 
 impl SandboxConfig {
@@ -103,6 +112,10 @@ impl SandboxConfig {
             request_log_limit: 10_000,
             instagram_publish_limit: 50,
             youtube_uploads_per_day: 100,
+            products_per_shop: DEFAULT_PRODUCTS,
+            etsy_requests_per_second: 10,
+            etsy_requests_per_day: 10_000,
+            squarespace_requests_per_minute: 300,
         }
     }
 
@@ -174,6 +187,20 @@ impl Sandbox {
     /// Adds a fault, as `POST /_sandbox/faults` does. Returns its id, or why it was refused.
     pub fn add_fault(&self, spec: FaultSpec) -> Result<u64, String> {
         inspect::add_fault(&self.shared, spec).map(|added| added.id)
+    }
+
+    /// Edits or deletes product `index` of a shop's catalog, as
+    /// `POST /_sandbox/catalog/{platform}/{shop}/{index}` does. `shop` is the Shopify shop domain
+    /// (`maple-and-moss.myshopify.com`), the Etsy `shop_id` or the Squarespace site identifier
+    /// (`maple-and-moss`).
+    pub fn edit_product(
+        &self,
+        platform: Platform,
+        shop: &str,
+        index: usize,
+        edit: ProductEdit,
+    ) -> Result<(), String> {
+        inspect::edit_product(&self.shared, platform, shop, index, edit)
     }
 
     /// Removes every fault.

@@ -28,12 +28,18 @@ use super::personas;
 use super::state::{CodeError, Grant, Issue, Redemption, Shared, Token, TokenKind};
 use crate::domain::Platform;
 
+pub(crate) mod products;
+
+use super::catalog::ShopCatalog;
+
 const ACCESS_TTL: i64 = 3600;
 const REFRESH_TTL: i64 = 7_776_000;
 /// Stable versions the sandbox serves, oldest first.
 pub(crate) const SUPPORTED_VERSIONS: &[&str] = &["2025-10", "2026-01", "2026-04", "2026-07"];
 const BUCKET_MAX: f64 = 2000.0;
 const RESTORE_RATE: f64 = 100.0;
+/// The most a single query may cost.
+const MAX_QUERY_COST: u64 = 1000;
 
 pub(super) fn routes() -> Router<Arc<Shared>> {
     Router::new()
@@ -315,6 +321,37 @@ fn execute(
         Err(e) => return errors_only(e),
     };
     let shop = ShopData::new(shared, token);
+    let requested = exec.requested_cost(&op.selection).max(1);
+    if requested > MAX_QUERY_COST {
+        let level = bucket_level(shared, &shop.domain);
+        return json_response(
+            StatusCode::OK,
+            json!({
+                "errors": [{
+                    "message": format!("Query cost is {requested}, which exceeds the single query max cost limit ({MAX_QUERY_COST}).\n\nSee https://shopify.dev/api/usage/rate-limits for more information on how the\ncost of a query is calculated.\n\nTo query larger amounts of data with fewer limits, bulk operations should be used instead.\nSee https://shopify.dev/tutorials/perform-bulk-operations-with-admin-api for usage details.\n"),
+                    "extensions": { "code": "MAX_COST_EXCEEDED", "cost": requested, "maxCost": MAX_QUERY_COST },
+                }],
+                "extensions": { "cost": cost_extension(requested, None, level) },
+            }),
+        );
+    }
+    // The bucket must hold the requested cost up front; the difference to the actual cost is
+    // refunded once the query has run.
+    let Some(_) = take(shared, &shop.domain, requested as f64) else {
+        let level = bucket_level(shared, &shop.domain);
+        return json_response(
+            StatusCode::OK,
+            json!({
+                "errors": [{ "message": "Throttled", "extensions": {
+                    "code": "THROTTLED",
+                    "documentation": "https://shopify.dev/api/usage/rate-limits",
+                }}],
+                "extensions": { "cost": cost_extension(requested, None, level) },
+            }),
+        );
+    };
+    let now = shared.clock.now();
+    let catalog = ShopCatalog::new(shared, Platform::Shopify, &shop.domain, now);
     let root_type = match op.kind {
         OpKind::Query => "QueryRoot",
         OpKind::Mutation => "Mutation",
@@ -324,45 +361,88 @@ fn execute(
         if op.kind != OpKind::Query {
             return Ok(None);
         }
-        query_root(exec, &shop, field, path)
+        query_root(exec, &shop, &catalog, field, path)
     });
     let data = match data {
         Ok(d) => d,
-        Err(e) => return errors_only(e),
+        Err(e) => {
+            // A query that fails validation is not charged.
+            let level = refund(shared, &shop.domain, requested as f64);
+            return json_response(
+                StatusCode::OK,
+                json!({
+                    "errors": [e.to_json()],
+                    "extensions": { "cost": cost_extension(requested, Some(0), level) },
+                }),
+            );
+        }
     };
-    let cost = exec.fields_resolved.clamp(1, 1000) as f64;
-    let available = spend(shared, &shop.domain, cost);
+    let actual = exec.cost.clamp(1, requested);
+    let level = refund(shared, &shop.domain, (requested - actual) as f64);
     json_response(
         StatusCode::OK,
         json!({
             "data": data,
-            "extensions": { "cost": {
-                "requestedQueryCost": cost,
-                "actualQueryCost": cost,
-                "throttleStatus": {
-                    "maximumAvailable": BUCKET_MAX,
-                    "currentlyAvailable": available,
-                    "restoreRate": RESTORE_RATE,
-                },
-            }},
+            "extensions": { "cost": cost_extension(requested, Some(actual), level) },
         }),
     )
 }
 
-/// The leaky bucket behind `throttleStatus`: refills at the restore rate, drains by the cost.
-fn spend(shared: &Shared, shop: &str, cost: f64) -> f64 {
-    let now = shared.clock.now();
-    let mut store = shared.store();
+fn cost_extension(requested: u64, actual: Option<u64>, available: f64) -> Value {
+    json!({
+        "requestedQueryCost": requested,
+        "actualQueryCost": actual,
+        "throttleStatus": {
+            "maximumAvailable": BUCKET_MAX,
+            "currentlyAvailable": available,
+            "restoreRate": RESTORE_RATE,
+        },
+    })
+}
+
+/// The bucket's level now, refilled at the restore rate since it was last touched.
+fn refilled(
+    store: &mut super::state::Store,
+    shop: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> f64 {
     let (level, at) = store
         .shopify_buckets
         .get(shop)
         .copied()
         .unwrap_or((BUCKET_MAX, now));
     let elapsed = (now - at).num_milliseconds().max(0) as f64 / 1000.0;
-    let refilled = (level + elapsed * RESTORE_RATE).min(BUCKET_MAX);
-    let left = (refilled - cost).max(0.0);
-    store.shopify_buckets.insert(shop.to_owned(), (left, now));
-    left
+    let level = (level + elapsed * RESTORE_RATE).min(BUCKET_MAX);
+    store.shopify_buckets.insert(shop.to_owned(), (level, now));
+    level
+}
+
+fn bucket_level(shared: &Shared, shop: &str) -> f64 {
+    let now = shared.clock.now();
+    refilled(&mut shared.store(), shop, now)
+}
+
+/// Takes `cost` points from the shop's bucket, or nothing when it does not hold that many.
+fn take(shared: &Shared, shop: &str, cost: f64) -> Option<f64> {
+    let now = shared.clock.now();
+    let mut store = shared.store();
+    let level = refilled(&mut store, shop, now);
+    if level < cost {
+        return None;
+    }
+    store
+        .shopify_buckets
+        .insert(shop.to_owned(), (level - cost, now));
+    Some(level - cost)
+}
+
+/// Gives `points` back (what a query was charged beyond its actual cost).
+fn refund(shared: &Shared, shop: &str, points: f64) -> f64 {
+    let now = shared.clock.now();
+    let mut store = shared.store();
+    let level = (refilled(&mut store, shop, now) + points).min(BUCKET_MAX);
+    store.shopify_buckets.insert(shop.to_owned(), (level, now));
+    level
 }
 
 /// What a shop looks like, derived from its domain and the staff account that connected it.
@@ -409,10 +489,14 @@ pub(crate) const SEED_SHOP: &str = "maple-and-moss";
 fn query_root<'a>(
     exec: &mut Exec<'a>,
     shop: &ShopData,
+    catalog: &ShopCatalog<'_>,
     field: &'a Field,
     path: &[String],
 ) -> Result<Option<Value>, GqlError> {
     match field.name.as_str() {
+        "products" => products::products(exec, catalog, field, path).map(Some),
+        "product" => products::product(exec, catalog, field, path).map(Some),
+        "productsCount" => products::products_count(exec, catalog, field, path).map(Some),
         "shop" => {
             exec.no_arguments(field, path)?;
             exec.needs_selection(field, path, "Shop")?;

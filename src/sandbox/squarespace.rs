@@ -20,6 +20,8 @@ use super::personas;
 use super::state::{CodeError, Grant, Issue, Redemption, Shared, TokenKind};
 use crate::domain::Platform;
 
+pub(crate) mod products;
+
 const ACCESS_TTL: i64 = 1800;
 const REFRESH_TTL: i64 = 604_800;
 
@@ -36,6 +38,10 @@ pub(super) fn routes() -> Router<Arc<Shared>> {
         .route(
             "/api.squarespace.com/1.0/authorization/website",
             get(website),
+        )
+        .route(
+            "/api.squarespace.com/{version}/commerce/products",
+            get(products::list),
         )
 }
 

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::SandboxConfig;
+use super::catalog::CatalogState;
 use super::clock::Clock;
 use super::facebook::publish::FbState;
 use super::faults::Faults;
@@ -49,6 +50,11 @@ pub(crate) struct Shared {
     pub youtube: Mutex<YtState>,
     pub facebook: Mutex<FbState>,
     pub linkedin: Mutex<LiState>,
+    /// Hand edits of the commerce catalogs, Squarespace cursors, and the catalog epoch.
+    catalog: Mutex<CatalogState>,
+    /// Etsy's per-second and per-day request counts (per API key) and Squarespace's
+    /// per-minute counts and cooldowns (per site).
+    pub commerce_limits: Mutex<CommerceLimits>,
 }
 
 impl Shared {
@@ -60,10 +66,12 @@ impl Shared {
             instagram_publish: AtomicU32::new(config.instagram_publish_limit),
             youtube_uploads: AtomicU32::new(config.youtube_uploads_per_day),
         };
+        let clock = Clock::default();
+        let epoch = clock.now();
         Self {
             ids: Mutex::new(IdGen::new(config.seed ^ 0x7075_626c_6973_6821)),
             config,
-            clock: Clock::default(),
+            clock,
             store: Mutex::new(store),
             faults: Mutex::new(faults),
             log: Mutex::new(log),
@@ -77,7 +85,13 @@ impl Shared {
             youtube: Mutex::default(),
             facebook: Mutex::default(),
             linkedin: Mutex::default(),
+            catalog: Mutex::new(CatalogState::new(epoch)),
+            commerce_limits: Mutex::default(),
         }
+    }
+
+    pub fn catalog(&self) -> MutexGuard<'_, CatalogState> {
+        lock(&self.catalog)
     }
 
     pub fn store(&self) -> MutexGuard<'_, Store> {
@@ -139,6 +153,18 @@ impl Shared {
 /// sandbox that keeps answering is worth more than one that stops.
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Request counters of the commerce APIs' documented rate limits.
+#[derive(Debug, Default)]
+pub(crate) struct CommerceLimits {
+    /// Etsy, per API key: the second being counted and its count, and the requests of the
+    /// last 24 hours (sliding).
+    pub etsy_second: HashMap<String, (i64, u32)>,
+    pub etsy_day: HashMap<String, std::collections::VecDeque<DateTime<Utc>>>,
+    /// Squarespace, per site: the minute window's start and count, and a cooldown's end.
+    pub squarespace_minute: HashMap<String, (DateTime<Utc>, u32)>,
+    pub squarespace_cooldown: HashMap<String, DateTime<Utc>>,
 }
 
 /// Platform quotas that a benchmark may want to lift at run time (`POST /_sandbox/limits`).

@@ -4,6 +4,7 @@
 //! from a small local server, which the sandbox pulls from like a platform would.
 
 mod etsy;
+mod etsy_catalog;
 mod facebook;
 mod facebook_publishing;
 mod inspection;
@@ -14,7 +15,9 @@ mod linkedin_publishing;
 mod pinterest;
 mod pinterest_publishing;
 mod shopify;
+mod shopify_catalog;
 mod squarespace;
+mod squarespace_catalog;
 mod tiktok;
 mod tiktok_publishing;
 mod x;
