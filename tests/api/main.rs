@@ -2,6 +2,7 @@
 
 mod accounts;
 mod api_tokens;
+mod catalog;
 mod cli;
 mod connections;
 mod health;

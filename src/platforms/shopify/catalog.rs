@@ -19,11 +19,11 @@ use crate::platforms::catalog::{
     RemoteProduct,
 };
 
-/// Products per page. A query may cost at most 1000 points, and a connection costs about
-/// `first ×` its node's cost: each product here is ~17 points (itself, its featured media, a
-/// 10-media and a 1-variant connection), so 50 (~850) stays inside the limit where 250 would be
-/// refused.
-pub const PAGE_SIZE: u32 = 50;
+/// Products per page. A query may cost at most 1000 points; a connection costs 2 plus `first ×`
+/// its node's cost, and every object counts 1. Each product here is 28 points: itself (1), its
+/// featured media and image (2), a 10-media connection with each image (2 + 10 × 2) and a
+/// 1-variant connection (2 + 1). So 30 a page (30 × 28 + 2 = 842) stays inside the limit.
+pub const PAGE_SIZE: u32 = 30;
 
 pub const PRODUCTS_QUERY: &str = "query Products($first: Int!, $after: String, $query: String) {
   products(first: $first, after: $after, query: $query) {
