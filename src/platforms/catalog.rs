@@ -127,6 +127,34 @@ pub enum PageCursor {
     Offset(u64),
 }
 
+impl PageCursor {
+    /// The opaque cursor to continue from (`None` on the first page); an offset cursor is a
+    /// checkpoint from another kind of catalog and can't be resumed by `platform`.
+    pub fn token_of<'a>(
+        cursor: Option<&'a PageCursor>,
+        platform: &str,
+    ) -> Result<Option<&'a str>, CatalogError> {
+        match cursor {
+            None => Ok(None),
+            Some(PageCursor::Token(t)) => Ok(Some(t.as_str())),
+            Some(other) => Err(CatalogError::Permanent(format!(
+                "a {platform} catalog can't resume from {other:?}"
+            ))),
+        }
+    }
+
+    /// The offset to continue from (0 on the first page); see [`PageCursor::token_of`].
+    pub fn offset_of(cursor: Option<&PageCursor>, platform: &str) -> Result<u64, CatalogError> {
+        match cursor {
+            None => Ok(0),
+            Some(PageCursor::Offset(o)) => Ok(*o),
+            Some(other) => Err(CatalogError::Permanent(format!(
+                "an {platform} catalog can't resume from {other:?}"
+            ))),
+        }
+    }
+}
+
 /// One page of a catalog.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Page {
@@ -228,6 +256,13 @@ pub fn str_at<'a>(json: &'a Value, pointer: &str) -> Option<&'a str> {
         .and_then(Value::as_str)
         .map(str::trim)
         .filter(|s| !s.is_empty())
+}
+
+/// An RFC 3339 time at `pointer`, in UTC.
+pub fn time_at(json: &Value, pointer: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    str_at(json, pointer)
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&chrono::Utc))
 }
 
 /// An id that may come as a string or a number.

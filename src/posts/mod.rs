@@ -1061,32 +1061,20 @@ pub async fn mark_published(
     target_id: Uuid,
     url: Option<String>,
 ) -> Result<(), PostError> {
-    let txn = db.begin().await?;
-    let (_, targets) = lock(&txn, user_id, post_id).await?;
-    let t = targets
-        .iter()
-        .find(|t| t.id == target_id)
-        .ok_or(PostError::NotFound)?;
-    if from_db_target(t.status) != TargetStatus::Unknown {
-        return Err(PostError::Locked(
-            "Only a post whose outcome is unknown can be marked as published.".into(),
-        ));
-    }
-    let now = Utc::now();
-    let mut a: post_targets::ActiveModel = t.clone().into();
-    a.status = Set(DbTargetStatus::Published);
-    a.published_at = Set(Some(now));
-    if url.is_some() {
-        a.remote_url = Set(url);
-    }
-    a.last_error = Set(None);
-    a.last_error_class = Set(None);
-    a.next_attempt_at = Set(None);
-    a.updated_at = Set(now);
-    a.update(&txn).await?;
-    refresh_status(&txn, post_id).await?;
-    txn.commit().await?;
-    Ok(())
+    settle_unknown(
+        db,
+        (user_id, post_id, target_id),
+        "Only a post whose outcome is unknown can be marked as published.",
+        |a, now| {
+            a.status = Set(DbTargetStatus::Published);
+            a.published_at = Set(Some(now));
+            if url.is_some() {
+                a.remote_url = Set(url);
+            }
+            a.next_attempt_at = Set(None);
+        },
+    )
+    .await
 }
 
 /// Sends a target whose outcome was unknown again, on the seller's word that it didn't go out.
@@ -1096,6 +1084,28 @@ pub async fn publish_again(
     post_id: Uuid,
     target_id: Uuid,
 ) -> Result<(), PostError> {
+    settle_unknown(
+        db,
+        (user_id, post_id, target_id),
+        "Only a post whose outcome is unknown can be published again this way.",
+        |a, now| {
+            a.status = Set(DbTargetStatus::Scheduled);
+            a.next_attempt_at = Set(Some(now));
+            a.attempt_count = Set(0);
+            a.progress = Set(Value::Object(Default::default()));
+        },
+    )
+    .await
+}
+
+/// Changes a target of unknown outcome as `change` says (its error cleared), under the post's
+/// lock, and refreshes the post's status; any other target status is refused with `refusal`.
+async fn settle_unknown(
+    db: &DatabaseConnection,
+    (user_id, post_id, target_id): (Uuid, Uuid, Uuid),
+    refusal: &str,
+    change: impl FnOnce(&mut post_targets::ActiveModel, DateTime<Utc>),
+) -> Result<(), PostError> {
     let txn = db.begin().await?;
     let (_, targets) = lock(&txn, user_id, post_id).await?;
     let t = targets
@@ -1103,16 +1113,11 @@ pub async fn publish_again(
         .find(|t| t.id == target_id)
         .ok_or(PostError::NotFound)?;
     if from_db_target(t.status) != TargetStatus::Unknown {
-        return Err(PostError::Locked(
-            "Only a post whose outcome is unknown can be published again this way.".into(),
-        ));
+        return Err(PostError::Locked(refusal.into()));
     }
     let now = Utc::now();
     let mut a: post_targets::ActiveModel = t.clone().into();
-    a.status = Set(DbTargetStatus::Scheduled);
-    a.next_attempt_at = Set(Some(now));
-    a.attempt_count = Set(0);
-    a.progress = Set(Value::Object(Default::default()));
+    change(&mut a, now);
     a.last_error = Set(None);
     a.last_error_class = Set(None);
     a.updated_at = Set(now);

@@ -194,13 +194,10 @@ async fn attach(
 impl CalendarPost {
     /// Each network the post goes to, once, in the order they were added.
     pub fn networks(&self) -> Vec<Platform> {
-        let mut out: Vec<Platform> = Vec::with_capacity(self.platforms.len());
-        for p in self.platforms.iter().filter_map(|p| p.parse().ok()) {
-            if !out.contains(&p) {
-                out.push(p);
-            }
-        }
-        out
+        self.platforms
+            .iter()
+            .filter_map(|p| p.parse().ok())
+            .collect()
     }
 }
 

@@ -122,7 +122,11 @@ impl Stack {
             dir,
             web,
         };
-        stack.wait_ready().await?;
+        if let Err(e) = stack.wait_ready().await {
+            // Leave nothing behind: the database and Redis keys go with the failed start.
+            stack.stop().await?;
+            return Err(e);
+        }
         Ok(stack)
     }
 

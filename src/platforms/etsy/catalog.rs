@@ -121,15 +121,7 @@ impl CatalogSource for EtsyCatalog {
         token: &SecretString,
         cursor: Option<&PageCursor>,
     ) -> Result<Page, CatalogError> {
-        let offset = match cursor {
-            None => 0,
-            Some(PageCursor::Offset(o)) => *o,
-            Some(other) => {
-                return Err(CatalogError::Permanent(format!(
-                    "an Etsy catalog can't resume from {other:?}"
-                )));
-            }
-        };
+        let offset = PageCursor::offset_of(cursor, "Etsy")?;
         let shop_id = &account.account_id;
         let url = self.http.url(
             Platform::Etsy,

@@ -172,9 +172,7 @@ pub fn product(node: &Value, currency: Option<&str>) -> Option<RemoteProduct> {
         tags: catalog::strings_at(node, "/tags"),
         images,
         price,
-        updated_at: catalog::str_at(node, "/updatedAt")
-            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| t.with_timezone(&Utc)),
+        updated_at: catalog::time_at(node, "/updatedAt"),
     })
 }
 
@@ -187,15 +185,7 @@ impl CatalogSource for ShopifyCatalog {
         token: &SecretString,
         cursor: Option<&PageCursor>,
     ) -> Result<Page, CatalogError> {
-        let after = match cursor {
-            None => None,
-            Some(PageCursor::Token(t)) => Some(t.as_str()),
-            Some(other) => {
-                return Err(CatalogError::Permanent(format!(
-                    "a Shopify catalog can't resume from {other:?}"
-                )));
-            }
-        };
+        let after = PageCursor::token_of(cursor, "Shopify")?;
         let shop = shop_domain(account);
         let url = self.http.url(
             Platform::Shopify,

@@ -107,9 +107,7 @@ pub fn product(json: &Value) -> Option<RemoteProduct> {
         tags: catalog::strings_at(json, "/tags"),
         images,
         price: json.pointer("/variants/0").and_then(price),
-        updated_at: catalog::str_at(json, "/modifiedOn")
-            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| t.with_timezone(&Utc)),
+        updated_at: catalog::time_at(json, "/modifiedOn"),
     })
 }
 
@@ -122,15 +120,7 @@ impl CatalogSource for SquarespaceCatalog {
         token: &SecretString,
         cursor: Option<&PageCursor>,
     ) -> Result<Page, CatalogError> {
-        let cursor = match cursor {
-            None => None,
-            Some(PageCursor::Token(t)) => Some(t.as_str()),
-            Some(other) => {
-                return Err(CatalogError::Permanent(format!(
-                    "a Squarespace catalog can't resume from {other:?}"
-                )));
-            }
-        };
+        let cursor = PageCursor::token_of(cursor, "Squarespace")?;
         let url = self.http.url(
             Platform::Squarespace,
             &page_url(cursor, account.updated_since, Utc::now()),
