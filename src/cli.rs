@@ -148,6 +148,7 @@ async fn create_user(email: &str, time_zone: &str) -> anyhow::Result<()> {
         password_hash: Set(passwords.hash(password.expose()).await?),
         time_zone: Set(tz.name().to_owned()),
         session_epoch: Set(0),
+        utm_campaign: sea_orm::ActiveValue::NotSet,
         disabled_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),

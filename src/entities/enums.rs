@@ -37,6 +37,15 @@ pub enum ProductStatus {
     Draft,
     #[sea_orm(string_value = "archived")]
     Archived,
+    #[sea_orm(string_value = "hidden")]
+    Hidden,
+    #[sea_orm(string_value = "sold_out")]
+    SoldOut,
+    #[sea_orm(string_value = "expired")]
+    Expired,
+    #[sea_orm(string_value = "other")]
+    Other,
+    /// Gone from the shop; kept for the posts made from it.
     #[sea_orm(string_value = "removed")]
     Removed,
 }
@@ -149,4 +158,44 @@ pub enum JobOutcome {
     Unknown,
     #[sea_orm(string_value = "skipped")]
     Skipped,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+#[serde(rename_all = "snake_case")]
+pub enum SyncMode {
+    /// Every product is read; those not seen are marked removed.
+    #[sea_orm(string_value = "full")]
+    Full,
+    /// Only products changed since the last sync, where the platform can filter.
+    #[sea_orm(string_value = "changes")]
+    Changes,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+#[serde(rename_all = "snake_case")]
+pub enum SyncTrigger {
+    #[sea_orm(string_value = "connect")]
+    Connect,
+    #[sea_orm(string_value = "manual")]
+    Manual,
+    #[sea_orm(string_value = "schedule")]
+    Schedule,
+    #[sea_orm(string_value = "api")]
+    Api,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+#[serde(rename_all = "snake_case")]
+pub enum SyncStatus {
+    #[sea_orm(string_value = "queued")]
+    Queued,
+    #[sea_orm(string_value = "running")]
+    Running,
+    #[sea_orm(string_value = "succeeded")]
+    Succeeded,
+    #[sea_orm(string_value = "failed")]
+    Failed,
 }

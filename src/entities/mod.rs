@@ -7,6 +7,7 @@
 pub mod analytics;
 pub mod api_tokens;
 pub mod audit_events;
+pub mod catalog_syncs;
 pub mod connections;
 pub mod enums;
 pub mod jobs;
@@ -23,6 +24,7 @@ pub mod prelude {
     pub use super::analytics::Entity as Analytics;
     pub use super::api_tokens::Entity as ApiTokens;
     pub use super::audit_events::Entity as AuditEvents;
+    pub use super::catalog_syncs::Entity as CatalogSyncs;
     pub use super::connections::Entity as Connections;
     pub use super::jobs::Entity as Jobs;
     pub use super::media::Entity as Media;

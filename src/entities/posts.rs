@@ -13,6 +13,8 @@ pub struct Model {
     pub template_id: Option<Uuid>,
     pub scheduled_at: Option<ChronoDateTimeUtc>,
     pub status: PostStatus,
+    /// Product links get UTM parameters when the post is published.
+    pub utm_enabled: bool,
     pub created_at: ChronoDateTimeUtc,
     pub updated_at: ChronoDateTimeUtc,
 }

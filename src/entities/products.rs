@@ -18,6 +18,12 @@ pub struct Model {
     pub image_urls: Vec<String>,
     pub tags: Vec<String>,
     pub status: ProductStatus,
+    /// The platform's own word for a status we don't know (`status` is `other`).
+    pub remote_status: Option<String>,
+    /// A hash of the stored fields, so an unchanged product isn't rewritten.
+    pub fingerprint: String,
+    /// The last full sync that saw this product.
+    pub seen_by_sync: Option<Uuid>,
     pub remote_updated_at: Option<ChronoDateTimeUtc>,
     pub synced_at: ChronoDateTimeUtc,
     pub removed_at: Option<ChronoDateTimeUtc>,

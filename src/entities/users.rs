@@ -8,6 +8,8 @@ pub struct Model {
     pub email: String,
     pub password_hash: String,
     pub time_zone: String,
+    /// `utm_campaign` of the product links in posts.
+    pub utm_campaign: String,
     pub session_epoch: i32,
     pub disabled_at: Option<ChronoDateTimeUtc>,
     pub created_at: ChronoDateTimeUtc,

@@ -163,6 +163,11 @@ pub struct Page {
     pub next: Option<PageCursor>,
     /// How long to wait before asking for the next page, so the platform's rate limit isn't hit.
     pub wait: Duration,
+    /// How many products the whole catalog (or the changes asked for) holds, when the platform
+    /// says; for the progress bar.
+    pub total: Option<u64>,
+    /// Products on this page that couldn't be read at all (no id) and were left out.
+    pub skipped: usize,
 }
 
 /// Whose catalog, and what part of it.

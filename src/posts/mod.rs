@@ -655,6 +655,7 @@ pub async fn create(
         template_id: Set(draft.template_id),
         scheduled_at: Set(scheduled_at(draft.when, now)),
         status: Set(DbPostStatus::Draft),
+        utm_enabled: Set(true),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -913,6 +914,7 @@ pub async fn duplicate(
         template_id: Set(original.template_id),
         scheduled_at: Set(None),
         status: Set(DbPostStatus::Draft),
+        utm_enabled: Set(original.utm_enabled),
         created_at: Set(now),
         updated_at: Set(now),
     }

@@ -164,6 +164,7 @@ async fn signup(
         password_hash: Set(hash),
         time_zone: Set(time_zone.name().to_owned()),
         session_epoch: Set(0),
+        utm_campaign: sea_orm::ActiveValue::NotSet,
         disabled_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),

@@ -164,8 +164,11 @@ impl CatalogSource for EtsyCatalog {
         // An empty page ends it too, should the count be stale.
         let next =
             (next_offset < count && !results.is_empty()).then_some(PageCursor::Offset(next_offset));
+        let products: Vec<RemoteProduct> = results.iter().filter_map(product).collect();
         Ok(Page {
-            products: results.iter().filter_map(product).collect(),
+            total: Some(count),
+            skipped: results.len() - products.len(),
+            products,
             wait: if next.is_some() {
                 quota_wait(&answer.headers)
             } else {

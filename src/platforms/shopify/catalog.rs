@@ -241,13 +241,16 @@ impl CatalogSource for ShopifyCatalog {
             );
         };
         let currency = account.metadata.get("currency").and_then(Value::as_str);
-        let products = connection
+        let edges = connection
             .get("edges")
             .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let products: Vec<RemoteProduct> = edges
+            .iter()
             .filter_map(|edge| product(edge.get("node")?, currency))
             .collect();
+        let skipped = edges.len() - products.len();
         let has_next = connection
             .pointer("/pageInfo/hasNextPage")
             .and_then(Value::as_bool)
@@ -257,6 +260,8 @@ impl CatalogSource for ShopifyCatalog {
             .map(|c| PageCursor::Token(c.to_owned()));
         Ok(Page {
             products,
+            total: None,
+            skipped,
             wait: match (&next, throttle) {
                 (Some(_), Some(t)) => t.wait(),
                 _ => Duration::ZERO,

@@ -151,14 +151,13 @@ impl CatalogSource for SquarespaceCatalog {
         let next = catalog::str_at(&answer.json, "/pagination/nextPageCursor")
             .filter(|_| has_next)
             .map(|c| PageCursor::Token(c.to_owned()));
+        // `null` when there are none, like every empty array in Squarespace's answers.
+        let listed = products.as_array().map(Vec::as_slice).unwrap_or_default();
+        let products: Vec<RemoteProduct> = listed.iter().filter_map(product).collect();
         Ok(Page {
-            // `null` when there are none, like every empty array in Squarespace's answers.
-            products: products
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(product)
-                .collect(),
+            skipped: listed.len() - products.len(),
+            total: None,
+            products,
             next,
             // 300 a minute is one every 200 ms; a sync reads pages one after another, well below.
             wait: Duration::ZERO,
