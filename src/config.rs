@@ -99,6 +99,14 @@ pub struct Config {
     /// A target queued this long without a worker taking it has lost its job (Redis flushed or
     /// restarted) and is queued again.
     pub publish_requeue_after_secs: u64,
+    /// How often a shop's catalog is synced again after its last sync.
+    pub catalog_sync_interval_mins: u64,
+    /// The longest a shop goes without a full pass (which finds products removed from shops
+    /// that can't report removals).
+    pub catalog_full_sync_hours: u64,
+    /// How long a worker holds a sync without renewing it; a sync whose worker died is taken
+    /// over after this.
+    pub catalog_sync_lease_secs: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -353,6 +361,10 @@ impl Config {
         let publish_retry_base_secs = r.number("PUBLISH_RETRY_BASE_SECS", 30u64, 1, 3600);
         let shutdown_grace_secs = r.number("SHUTDOWN_GRACE_SECS", 25u64, 0, 3600);
         let publish_requeue_after_secs = r.number("PUBLISH_REQUEUE_AFTER_SECS", 30u64, 1, 3600);
+        let catalog_sync_interval_mins =
+            r.number("CATALOG_SYNC_INTERVAL_MINUTES", 60u64, 1, 7 * 24 * 60);
+        let catalog_full_sync_hours = r.number("CATALOG_FULL_SYNC_HOURS", 24u64, 1, 24 * 30);
+        let catalog_sync_lease_secs = r.number("CATALOG_SYNC_LEASE_SECS", 60u64, 2, 3600);
         let log_format = match r.get("LOG_FORMAT").as_deref() {
             None | Some("pretty") => LogFormat::Pretty,
             Some("json") => LogFormat::Json,
@@ -402,6 +414,9 @@ impl Config {
             publish_retry_base_secs,
             shutdown_grace_secs,
             publish_requeue_after_secs,
+            catalog_sync_interval_mins,
+            catalog_full_sync_hours,
+            catalog_sync_lease_secs,
         })
     }
 

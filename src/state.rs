@@ -26,6 +26,8 @@ pub struct AppState {
     pub media: MediaStore,
     /// The Content-Security-Policy header value, computed once.
     pub csp: Arc<str>,
+    /// Where catalog syncs are queued for the worker.
+    pub sync_queue: crate::jobs::sync_catalog::Enqueuer,
 }
 
 impl AppState {
@@ -46,6 +48,8 @@ impl AppState {
             .collect();
         let csp = crate::security::headers::content_security_policy(&extra).into();
         let media = MediaStore::from_config(&config)?;
+        let sync_queue =
+            crate::jobs::sync_catalog::Enqueuer::new(config.redis_url(), &config.redis_key_prefix);
         let config = Arc::new(config);
         let connections = Connections::new(
             db.clone(),
@@ -61,6 +65,7 @@ impl AppState {
             connections,
             media,
             csp,
+            sync_queue,
         })
     }
 }

@@ -13,6 +13,7 @@ use crate::jobs::dispatch::{self, Dispatcher};
 use crate::jobs::heartbeat::{self, Heartbeat};
 use crate::jobs::publish;
 use crate::jobs::refresh_tokens;
+use crate::jobs::sync_catalog;
 use crate::platforms::Registry;
 use crate::publishing::Engine;
 use crate::redis::Redis;
@@ -89,6 +90,24 @@ pub async fn run(
         requeue_after: Duration::from_secs(config.publish_requeue_after_secs),
     };
 
+    let (stop_syncs, stop_rx) = tokio::sync::watch::channel(false);
+    let syncer = crate::products::sync::Syncer::new(
+        db.clone(),
+        connections.clone(),
+        config.clone(),
+        id.clone(),
+        stop_rx,
+    );
+    let sync_backend = sync_catalog::queue(&redis_url, &prefix)
+        .await
+        .context("couldn't open the catalog sync queue in Redis")?;
+    let sync_scheduler = sync_catalog::Scheduler {
+        db: db.clone(),
+        config: config.clone(),
+        queue: sync_backend.clone(),
+    };
+    let sync_worker_name = format!("catalog-sync-{id}");
+
     let mut monitor = Monitor::new()
         .shutdown_timeout(grace)
         // A worker whose backend failed (Redis restarted) starts again rather than stopping
@@ -122,6 +141,24 @@ pub async fn run(
             .data(publish_engine.clone())
             .build(publish::on_job)
     });
+    monitor = monitor
+        .register(move |restarts| {
+            WorkerBuilder::new(format!("{sync_worker_name}-{restarts}"))
+                .backend(
+                    sync_backend
+                        .clone()
+                        .poll_with_interval(sync_catalog::POLL_INTERVAL),
+                )
+                .concurrency(sync_catalog::CONCURRENCY)
+                .data(syncer.clone())
+                .build(sync_catalog::on_job)
+        })
+        .register(move |_restarts| {
+            WorkerBuilder::new("catalog-schedule")
+                .backend(CronScheduler::new(sync_catalog::schedule()))
+                .data(sync_scheduler.clone())
+                .build(sync_catalog::on_tick)
+        });
     if config.features.token_refresh {
         monitor = monitor.register(move |_restarts| {
             WorkerBuilder::new("refresh-tokens")
@@ -134,6 +171,8 @@ pub async fn run(
         .run_with_signal(async move {
             shutdown.await;
             tracing::info!("shutting down: finishing work in progress");
+            // Syncs stop at their next page boundary and go back to the queue.
+            let _ = stop_syncs.send(true);
             Ok(())
         })
         .await

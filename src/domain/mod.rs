@@ -23,7 +23,7 @@ pub mod schedule;
 pub mod status;
 pub mod template;
 pub mod time_zone;
-mod words;
+pub mod words;
 
 pub use account::{Email, NewPassword};
 pub use caption::{CaptionCount, CountUnit, TextField};

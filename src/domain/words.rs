@@ -1,7 +1,7 @@
 //! Small helpers for writing numbers and counts into messages people read.
 
 /// `63206` → `"63,206"`: limits read more easily with a thousands separator.
-pub(crate) fn thousands(n: u64) -> String {
+pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, d) in digits.chars().enumerate() {

@@ -5,3 +5,4 @@ pub mod dispatch;
 pub mod heartbeat;
 pub mod publish;
 pub mod refresh_tokens;
+pub mod sync_catalog;

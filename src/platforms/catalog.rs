@@ -218,6 +218,17 @@ pub trait CatalogSource: Send + Sync {
         token: &SecretString,
         cursor: Option<&PageCursor>,
     ) -> Result<Page, CatalogError>;
+
+    /// External ids of the products deleted from the shop since `since`, where the platform
+    /// says; `None`: it can't tell, and removals are found by a full pass.
+    async fn removed_since(
+        &self,
+        _account: &CatalogAccount,
+        _token: &SecretString,
+        _since: DateTime<Utc>,
+    ) -> Result<Option<Vec<String>>, CatalogError> {
+        Ok(None)
+    }
 }
 
 /// Sends a catalog request (a read, so any transport failure is worth retrying).

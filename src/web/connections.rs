@@ -87,6 +87,8 @@ pub struct Card {
     pub instagram: Option<String>,
     /// Posts that failed on this account because it needed reconnecting.
     pub auth_failures: i64,
+    /// A shop's catalog sync.
+    pub sync: Option<crate::web::catalog_sync::SyncView>,
 }
 
 impl Card {
@@ -279,6 +281,7 @@ fn card(state: &AppState, model: &Model, tz: &str, now: DateTime<Utc>) -> Card {
             .and_then(Value::as_str)
             .map(|u| format!("@{u}")),
         auth_failures: 0,
+        sync: None,
     }
 }
 
@@ -305,6 +308,11 @@ async fn index(
             waiting.insert(m.id, n);
         }
     }
+    let shops: Vec<&Model> = models
+        .iter()
+        .filter(|m| m.kind == crate::entities::enums::ConnectionKind::Commerce)
+        .collect();
+    let mut syncs = crate::web::catalog_sync::views_of(&state.db, &shops, &user.time_zone).await?;
     let mut social = Vec::new();
     let mut commerce = Vec::new();
     for platform in Platform::ALL {
@@ -317,6 +325,7 @@ async fn index(
                 .filter(|m| m.platform == platform.as_str())
                 .map(|m| Card {
                     auth_failures: waiting.get(&m.id).copied().unwrap_or(0),
+                    sync: syncs.remove(&m.id),
                     ..card(&state, m, &user.time_zone, now)
                 })
                 .collect(),
@@ -536,6 +545,7 @@ async fn callback(
                     Some(ip.to_string()),
                 )
                 .await?;
+            crate::web::catalog_sync::after_connect(&state, &saved).await;
             let verb = if is_new { "Connected" } else { "Reconnected" };
             back_with(
                 &session,
@@ -786,6 +796,7 @@ async fn choose(
             .connections
             .save_connected(user.id, platform, account, &tokens, Some(ip.to_string()))
             .await?;
+        crate::web::catalog_sync::after_connect(&state, &saved).await;
         names.push(saved.display_name);
     }
     session.remove::<PendingChoice>(CHOICE).await?;

@@ -14,6 +14,7 @@ pub mod assets;
 pub mod auth;
 pub mod calendar;
 pub mod caption_templates;
+pub mod catalog_sync;
 pub mod compose;
 pub mod connections;
 pub mod dashboard;
@@ -132,6 +133,7 @@ pub fn router(state: AppState) -> Router {
         .merge(areas::router())
         .merge(settings::router())
         .merge(connections::router())
+        .merge(catalog_sync::router())
         .merge(compose::router())
         .merge(calendar::router())
         .merge(posts::router())

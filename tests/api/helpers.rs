@@ -218,9 +218,17 @@ pub struct TestSandbox {
 
 impl TestSandbox {
     pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// A sandbox with its configuration changed by `customize` (products per shop, limits…).
+    pub async fn start_with(
+        customize: impl FnOnce(&mut picscripter::sandbox::SandboxConfig),
+    ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
-        let config = picscripter::sandbox::SandboxConfig::new(url.parse().unwrap());
+        let mut config = picscripter::sandbox::SandboxConfig::new(url.parse().unwrap());
+        customize(&mut config);
         let sandbox = picscripter::sandbox::Sandbox::new(config);
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(picscripter::sandbox::serve(sandbox, listener, async move {
@@ -393,7 +401,14 @@ where
 
 /// An app pointed at an in-process sandbox.
 pub async fn spawn_app_with_sandbox() -> (TestApp, TestSandbox) {
-    let sandbox = TestSandbox::start().await;
+    spawn_app_with_sandbox_config(|_| {}).await
+}
+
+/// An app pointed at an in-process sandbox configured by `customize`.
+pub async fn spawn_app_with_sandbox_config(
+    customize: impl FnOnce(&mut picscripter::sandbox::SandboxConfig),
+) -> (TestApp, TestSandbox) {
+    let sandbox = TestSandbox::start_with(customize).await;
     let url = sandbox.url.clone();
     let app = spawn_app_with(move |env| {
         env.insert("SANDBOX_URL".into(), url);

@@ -3,6 +3,7 @@
 mod accounts;
 mod api_tokens;
 mod catalog;
+mod catalog_sync;
 mod cli;
 mod connections;
 mod health;

@@ -5,6 +5,7 @@
 
 pub mod media;
 pub mod posts;
+pub mod syncs;
 
 use axum::Json;
 use axum::Router;
@@ -25,6 +26,10 @@ use crate::state::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/connections", get(list_connections))
+        .route(
+            "/connections/{id}/sync",
+            get(syncs::latest).post(syncs::start),
+        )
         .route("/posts", get(posts::list).post(posts::create))
         .route(
             "/posts/{id}",
@@ -45,7 +50,7 @@ pub fn upload_router() -> Router<AppState> {
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(title = "Picscripter API", version = "1", description = "Schedule and manage posts from scripts. Authenticate with a personal API token: `Authorization: Bearer psk_…` (create one under Settings or with `picscripter create-api-token`). Errors are `{\"error\": {\"code\", \"message\", \"fields\"?}}`."),
-    paths(list_connections, posts::create, posts::list, posts::get_one, posts::patch, posts::delete, posts::metrics, media::upload, media::list, media::show, media::update, media::delete),
+    paths(list_connections, syncs::start, syncs::latest, posts::create, posts::list, posts::get_one, posts::patch, posts::delete, posts::metrics, media::upload, media::list, media::show, media::update, media::delete),
     modifiers(&TokenAuth),
     tags((name = "connections"), (name = "media"), (name = "posts"))
 )]
