@@ -12,6 +12,7 @@
 //! its own and removes them afterwards.
 
 mod calendar;
+mod catalog;
 mod publish;
 mod report;
 mod stack;
@@ -44,8 +45,28 @@ enum What {
     Calendar(CalendarArgs),
     /// A burst of targets due in the same second, then single posts.
     Publish(PublishArgs),
+    /// A Shopify shop's catalog synced by the worker; the products page searched.
+    Catalog(CatalogArgs),
     /// Every benchmark with its default sizes.
     All,
+}
+
+#[derive(clap::Args)]
+struct CatalogArgs {
+    #[arg(long, default_value_t = 10_000)]
+    products: usize,
+    /// Requests per search measured.
+    #[arg(long, default_value_t = 100)]
+    searches: usize,
+}
+
+impl Default for CatalogArgs {
+    fn default() -> Self {
+        Self {
+            products: 10_000,
+            searches: 100,
+        }
+    }
 }
 
 #[derive(clap::Args)]
@@ -101,11 +122,17 @@ async fn main() -> anyhow::Result<()> {
         postgres_url: cli.postgres.clone(),
         redis_url: cli.redis.clone(),
         env: Vec::new(),
+        products_per_shop: None,
     };
-    let (calendar, publish) = match cli.what {
-        What::Calendar(a) => (Some(a), None),
-        What::Publish(a) => (None, Some(a)),
-        What::All => (Some(CalendarArgs::default()), Some(PublishArgs::default())),
+    let (calendar, publish, catalog) = match cli.what {
+        What::Calendar(a) => (Some(a), None, None),
+        What::Publish(a) => (None, Some(a), None),
+        What::Catalog(a) => (None, None, Some(a)),
+        What::All => (
+            Some(CalendarArgs::default()),
+            Some(PublishArgs::default()),
+            Some(CatalogArgs::default()),
+        ),
     };
     let mut sections = Vec::new();
     if let Some(a) = calendar {
@@ -140,6 +167,21 @@ async fn main() -> anyhow::Result<()> {
         let section = report::publish(&burst, &single, a.latency_ms, a.concurrency);
         println!("{section}");
         sections.push(("publish", section));
+    }
+    if let Some(a) = catalog {
+        eprintln!(
+            "catalog: {} products, {} searches each…",
+            a.products, a.searches
+        );
+        let r = catalog::run(catalog::Settings {
+            products: a.products,
+            searches: a.searches,
+            options: options(),
+        })
+        .await?;
+        let section = report::catalog(&r);
+        println!("{section}");
+        sections.push(("catalog", section));
     }
     report::write(&cli.report, &sections)?;
     eprintln!("wrote {}", cli.report.display());

@@ -39,6 +39,8 @@ pub struct Options {
     pub redis_url: String,
     /// Extra settings for both processes.
     pub env: Vec<(&'static str, String)>,
+    /// Products in every sandbox shop (`None`: the sandbox's default).
+    pub products_per_shop: Option<usize>,
 }
 
 impl Stack {
@@ -64,7 +66,11 @@ impl Stack {
         // The sandbox, in this process, on a free port.
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let sandbox_url = format!("http://{}", listener.local_addr()?);
-        let sandbox = Sandbox::new(SandboxConfig::new(sandbox_url.parse()?));
+        let mut sandbox_config = SandboxConfig::new(sandbox_url.parse()?);
+        if let Some(n) = options.products_per_shop {
+            sandbox_config.products_per_shop = n;
+        }
+        let sandbox = Sandbox::new(sandbox_config);
         tokio::spawn(picscripter::sandbox::serve(
             sandbox.clone(),
             listener,
@@ -366,8 +372,13 @@ impl Browser {
 
     /// Connects `platform` through the sandbox's consent page, as a seller clicking "Allow".
     pub async fn connect(&self, platform: Platform) -> anyhow::Result<()> {
+        let shop = if platform == Platform::Shopify {
+            "?shop=bench-shop.myshopify.com"
+        } else {
+            ""
+        };
         let res = self
-            .get(&format!("/connections/{platform}/connect"))
+            .get(&format!("/connections/{platform}/connect{shop}"))
             .await?;
         ensure!(
             res.status() == StatusCode::SEE_OTHER,
