@@ -159,6 +159,8 @@ struct Edited {
     at: DateTime<Utc>,
     /// How many hand edits so far (each bumps the product's version).
     count: u32,
+    /// When the product was deleted by hand (the first edit that deleted it).
+    deleted_at: Option<DateTime<Utc>>,
 }
 
 /// The hand edits and the sandbox's epoch; everything else is derived.
@@ -190,7 +192,9 @@ impl CatalogState {
         let key = (platform, shop.to_owned(), index);
         let entry = self.edits.remove(&key);
         let count = entry.as_ref().map_or(0, |e| e.count) + 1;
+        let mut deleted_at = edit.delete.then(|| seconds(now));
         if let Some(old) = entry {
+            deleted_at = old.deleted_at.or(deleted_at);
             // Later edits keep what earlier ones set unless they set it again.
             edit.title = edit.title.or(old.edit.title);
             edit.price = edit.price.or(old.edit.price);
@@ -204,6 +208,7 @@ impl CatalogState {
                 edit,
                 at: seconds(now),
                 count,
+                deleted_at,
             },
         );
     }
@@ -221,6 +226,8 @@ pub(crate) struct ShopCatalog<'a> {
 }
 
 impl<'a> ShopCatalog<'a> {
+    /// The catalog as it stood at `now`: hand edits made later are left out (a bulk operation's
+    /// file is generated as of its completion, after the edits that came since).
     pub fn new(
         shared: &super::state::Shared,
         platform: Platform,
@@ -231,7 +238,7 @@ impl<'a> ShopCatalog<'a> {
         let edits = state
             .edits
             .iter()
-            .filter(|((p, s, _), _)| *p == platform && s == shop)
+            .filter(|((p, s, _), e)| *p == platform && s == shop && e.at <= now)
             .map(|((_, _, i), e)| (*i, e.clone()))
             .collect();
         Self {
@@ -286,17 +293,31 @@ impl<'a> ShopCatalog<'a> {
     pub fn heads(&self) -> Vec<Head> {
         (0..self.count)
             .filter(|i| self.exists(*i))
-            .map(|index| {
-                let (updated, status, _) = self.timeline(index);
-                Head {
-                    index,
-                    id: self.id(index),
-                    created: self.created_at(index),
-                    updated,
-                    status,
-                }
-            })
+            .map(|index| self.head(index))
             .collect()
+    }
+
+    /// Product `index`'s sort and filter keys.
+    pub fn head(&self, index: usize) -> Head {
+        let (updated, status, _) = self.timeline(index);
+        Head {
+            index,
+            id: self.id(index),
+            created: self.created_at(index),
+            updated,
+            status,
+        }
+    }
+
+    /// `(deleted at, product id)` of every product deleted by hand, oldest first.
+    pub fn deletions(&self) -> Vec<(DateTime<Utc>, u64)> {
+        let mut out: Vec<_> = self
+            .edits
+            .iter()
+            .filter_map(|(i, e)| Some((e.deleted_at?, self.id(*i))))
+            .collect();
+        out.sort_unstable();
+        out
     }
 
     /// `(updated_at, status, version)` of product `index` now.
