@@ -30,7 +30,7 @@ use crate::domain::Platform;
 pub(crate) const FILE_HOST: &str = "storage.googleapis.com";
 const FILE_PREFIX: &str = "/shopify-tiers-assets-prod-us-east1/bulk-operation-outputs/";
 /// A product's line offset is recorded every this many products, for ranged downloads.
-const MARK_EVERY: u64 = 256;
+const MARK_EVERY: u64 = 50;
 /// Nested connections in a bulk query are not paginated: every node comes (the sandbox's
 /// products have at most 6 images and 5 variants).
 const NESTED_CONNECTIONS: &[&str] = &["media", "images", "variants"];
