@@ -647,6 +647,217 @@ mod tests {
         assert!(products[0].images.len() == 1);
     }
 
+    mod against_a_server {
+        use super::*;
+        use url::Url;
+        use wiremock::matchers::{body_string_contains, header, method, path};
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+
+        use crate::platforms::Http;
+        use crate::platforms::catalog::CatalogSource as _;
+
+        const GRAPHQL: &str = "/shopify/demo.myshopify.com/admin/api/2026-07/graphql.json";
+        const FILE: &str = "/shopify/storage.googleapis.com/bucket/op-1-final";
+        const OP: &str = "gid://shopify/BulkOperation/1";
+
+        fn client(server: &MockServer) -> ShopifyCatalog {
+            ShopifyCatalog {
+                http: Http::new(Some(Url::parse(&server.uri()).unwrap())),
+                api_version: "2026-07".into(),
+            }
+        }
+
+        fn account() -> CatalogAccount {
+            CatalogAccount {
+                account_id: "demo.myshopify.com".into(),
+                metadata: json!({ "shop_domain": "demo.myshopify.com", "currency": "EUR" }),
+                updated_since: None,
+            }
+        }
+
+        fn token() -> SecretString {
+            SecretString::from("shpat_test")
+        }
+
+        fn cursor(offset: u64) -> PageCursor {
+            PageCursor::Bulk {
+                operation: OP.into(),
+                offset,
+            }
+        }
+
+        async fn operation(server: &MockServer, node: Value) {
+            Mock::given(method("POST"))
+                .and(path(GRAPHQL))
+                .and(body_string_contains("query BulkOperation"))
+                .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                    "data": { "node": node, "productsCount": { "count": 7 } }
+                })))
+                .mount(server)
+                .await;
+        }
+
+        async fn started(server: &MockServer, id: &str) {
+            Mock::given(method("POST"))
+                .and(path(GRAPHQL))
+                .and(body_string_contains("bulkOperationRunQuery"))
+                .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                    "data": { "bulkOperationRunQuery": {
+                        "bulkOperation": { "id": id, "status": "CREATED" }, "userErrors": []
+                    } }
+                })))
+                .expect(1)
+                .mount(server)
+                .await;
+        }
+
+        fn completed() -> Value {
+            json!({ "id": OP, "status": "COMPLETED", "errorCode": null,
+                    "url": "https://storage.googleapis.com/bucket/op-1-final?X-Goog-Signature=abc" })
+        }
+
+        #[tokio::test]
+        async fn a_running_export_is_polled_with_the_same_cursor() {
+            let server = MockServer::start().await;
+            operation(
+                &server,
+                json!({ "id": OP, "status": "RUNNING", "objectCount": "3" }),
+            )
+            .await;
+            let page = client(&server)
+                .page(&account(), &token(), Some(&cursor(0)))
+                .await
+                .unwrap();
+            assert!(page.products.is_empty());
+            assert_eq!(page.next, Some(cursor(0)));
+            assert_eq!(page.total, Some(7));
+            assert!(page.wait >= Duration::from_millis(500));
+        }
+
+        #[tokio::test]
+        async fn the_file_is_read_from_the_offset_without_the_access_token() {
+            let server = MockServer::start().await;
+            operation(&server, completed()).await;
+            let (text, offsets) = file(3);
+            let rest = text[offsets[1] as usize..].to_owned();
+            Mock::given(method("GET"))
+                .and(path(FILE))
+                .and(header("range", format!("bytes={}-", offsets[1]).as_str()))
+                .respond_with(ResponseTemplate::new(206).set_body_string(rest))
+                .expect(1)
+                .mount(&server)
+                .await;
+            let page = client(&server)
+                .page(&account(), &token(), Some(&cursor(offsets[1])))
+                .await
+                .unwrap();
+            let ids: Vec<_> = page
+                .products
+                .iter()
+                .map(|p| p.external_id.as_str())
+                .collect();
+            assert_eq!(ids, ["gid://shopify/Product/2", "gid://shopify/Product/3"]);
+            assert_eq!(page.next, None);
+            let requests = server.received_requests().await.unwrap();
+            let download = requests
+                .iter()
+                .find(|r| r.method.as_str() == "GET")
+                .unwrap();
+            assert!(
+                !download.headers.contains_key("x-shopify-access-token"),
+                "the shop's token stays with the shop"
+            );
+        }
+
+        #[tokio::test]
+        async fn a_host_that_ignores_the_range_is_read_past_the_offset() {
+            let server = MockServer::start().await;
+            operation(&server, completed()).await;
+            let (text, offsets) = file(3);
+            Mock::given(method("GET"))
+                .and(path(FILE))
+                .respond_with(ResponseTemplate::new(200).set_body_string(text))
+                .mount(&server)
+                .await;
+            let page = client(&server)
+                .page(&account(), &token(), Some(&cursor(offsets[2])))
+                .await
+                .unwrap();
+            let ids: Vec<_> = page
+                .products
+                .iter()
+                .map(|p| p.external_id.as_str())
+                .collect();
+            assert_eq!(ids, ["gid://shopify/Product/3"]);
+        }
+
+        #[tokio::test]
+        async fn an_expired_file_or_a_forgotten_export_starts_over() {
+            let server = MockServer::start().await;
+            operation(&server, completed()).await;
+            Mock::given(method("GET"))
+                .and(path(FILE))
+                .respond_with(ResponseTemplate::new(403).set_body_string("<Error/>"))
+                .mount(&server)
+                .await;
+            started(&server, "gid://shopify/BulkOperation/2").await;
+            let page = client(&server)
+                .page(&account(), &token(), Some(&cursor(4096)))
+                .await
+                .unwrap();
+            assert!(page.products.is_empty());
+            assert_eq!(
+                page.next,
+                Some(PageCursor::Bulk {
+                    operation: "gid://shopify/BulkOperation/2".into(),
+                    offset: 0
+                })
+            );
+
+            let server = MockServer::start().await;
+            operation(&server, Value::Null).await;
+            started(&server, "gid://shopify/BulkOperation/3").await;
+            let page = client(&server)
+                .page(&account(), &token(), Some(&cursor(0)))
+                .await
+                .unwrap();
+            assert!(
+                matches!(page.next, Some(PageCursor::Bulk { operation, offset: 0 }) if operation.ends_with("/3"))
+            );
+        }
+
+        #[tokio::test]
+        async fn a_failed_export_says_why() {
+            let server = MockServer::start().await;
+            operation(
+                &server,
+                json!({ "id": OP, "status": "FAILED", "errorCode": "ACCESS_DENIED" }),
+            )
+            .await;
+            let err = client(&server)
+                .page(&account(), &token(), Some(&cursor(0)))
+                .await
+                .unwrap_err();
+            assert!(matches!(err, CatalogError::Auth(_)), "{err:?}");
+        }
+
+        #[tokio::test]
+        async fn an_export_that_selected_nothing_is_an_empty_catalog() {
+            let server = MockServer::start().await;
+            operation(
+                &server,
+                json!({ "id": OP, "status": "COMPLETED", "url": null }),
+            )
+            .await;
+            let page = client(&server)
+                .page(&account(), &token(), Some(&cursor(0)))
+                .await
+                .unwrap();
+            assert!(page.products.is_empty());
+            assert_eq!(page.next, None);
+        }
+    }
+
     #[test]
     fn poll_waits_grow_with_the_catalog_but_stay_short() {
         assert_eq!(poll_wait(None), Duration::from_millis(500));
