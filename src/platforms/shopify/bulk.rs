@@ -49,11 +49,19 @@ const RUN_MUTATION: &str = "mutation RunBulkQuery($query: String!) {
   }
 }";
 
+/// Asked while the export runs and for its first page: with the catalog's size, for the
+/// progress bar and the polling pace (later pages don't need it again).
 const POLL_QUERY: &str = "query BulkOperation($id: ID!) {
   node(id: $id) {
     ... on BulkOperation { id status errorCode objectCount rootObjectCount fileSize url }
   }
   productsCount { count }
+}";
+
+const STATUS_QUERY: &str = "query BulkOperation($id: ID!) {
+  node(id: $id) {
+    ... on BulkOperation { id status errorCode objectCount rootObjectCount fileSize url }
+  }
 }";
 
 /// Products a page of the file holds at most.
@@ -150,8 +158,13 @@ impl ShopifyCatalog {
         operation: &str,
         offset: u64,
     ) -> Result<Page, CatalogError> {
+        let query = if offset == 0 {
+            POLL_QUERY
+        } else {
+            STATUS_QUERY
+        };
         let (json, _) = self
-            .graphql(account, token, POLL_QUERY, json!({ "id": operation }))
+            .graphql(account, token, query, json!({ "id": operation }))
             .await?;
         let Some(data) = json.get("data").filter(|d| d.is_object()) else {
             return Err(graphql_error(&json, 200));

@@ -269,7 +269,8 @@ fn render(
 }
 
 fn selects(cat: &ShopCatalog<'_>, terms: &[Term], index: usize) -> bool {
-    cat.exists(index) && products::matches(terms, &cat.head(index))
+    // Without a filter the product's keys (a dozen hashes) aren't needed.
+    cat.exists(index) && (terms.is_empty() || products::matches(terms, &cat.head(index)))
 }
 
 fn terms_of(prepared: &Prepared) -> Vec<Term> {
