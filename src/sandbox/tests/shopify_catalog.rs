@@ -405,6 +405,11 @@ const INNER: &str = r#"{ products(query: "status:draft") { edges { node {
 async fn a_bulk_operation_runs_then_serves_its_jsonl_file_with_ranges() {
     let h = Harness::start_with(|c| c.products_per_shop = 400).await;
     let token = shop_token(&h, SHOP);
+    let renamed = crate::sandbox::ProductEdit {
+        title: Some("Renamed before the export".into()),
+        ..Default::default()
+    };
+    h.sandbox.edit_product(P, SHOP, 39, renamed).unwrap();
     let (_, body) = gql(&h, &token, BULK, json!({ "q": INNER })).await;
     let op = &body["data"]["bulkOperationRunQuery"];
     assert_eq!(op["userErrors"], json!([]), "{body}");
@@ -464,6 +469,7 @@ async fn a_bulk_operation_runs_then_serves_its_jsonl_file_with_ranges() {
         lines.len()
     );
     let first = roots[0]["id"].as_str().unwrap();
+    assert_eq!(roots[0]["title"], "Renamed before the export");
     assert!(roots[0].get("variants").is_none() && roots[0].get("media").is_none());
     let children: Vec<&Value> = lines
         .iter()
@@ -531,7 +537,7 @@ async fn a_bulk_operation_runs_then_serves_its_jsonl_file_with_ranges() {
         events[0]["subjectId"], first,
         "product 39 was the first draft"
     );
-    // The file is a snapshot: the deleted product is still in it.
+    // The file is a snapshot: the product deleted since is still in it, as it was renamed.
     let res = h.http.get(h.url(P, path)).send().await.unwrap();
     assert_eq!(res.text().await.unwrap(), text);
 }
