@@ -1,6 +1,7 @@
 //! Shop catalogs: the catalog readers against the sandbox's shops, page by page, as the sync
 //! will use them.
 
+use picscripter::connections::RefreshReason;
 use picscripter::domain::Platform;
 use picscripter::entities::connections;
 use picscripter::platforms::catalog::{
@@ -295,4 +296,57 @@ async fn a_second_bulk_export_while_one_runs_is_refused_with_a_retry() {
         }
         other => panic!("a retry, not {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn a_bulk_read_whose_file_has_expired_starts_over_with_a_new_export() {
+    let (app, sandbox) = spawn_app_with_sandbox().await;
+    app.signed_up_user().await;
+    let (source, account, token) = connected(&app, &sandbox, Platform::Shopify).await;
+    let mut cursor = None;
+    let page = loop {
+        let page = source
+            .page(&account, &token, cursor.as_ref())
+            .await
+            .unwrap();
+        if !page.products.is_empty() {
+            break page;
+        }
+        sandbox.advance_clock(page.wait.as_secs() as i64 + 1).await;
+        cursor = page.next;
+    };
+    let Some(PageCursor::Bulk { operation: old, .. }) = page.next.clone() else {
+        panic!("{:?}", page.next)
+    };
+
+    // A sync that sat on its checkpoint for eight days: Shopify keeps files for seven. (The
+    // hour-long access token has expired meanwhile too: refreshed as a sync would.)
+    sandbox.advance_clock(8 * 86_400).await;
+    let connection = connections::Entity::find()
+        .filter(connections::Column::Platform.eq(Platform::Shopify.as_str()))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let far = chrono::Utc::now() + chrono::Duration::days(30);
+    let (token, _) = app
+        .state
+        .connections
+        .refresh(connection.id, RefreshReason::ExpiresBefore(far))
+        .await
+        .unwrap();
+    let restarted = source
+        .page(&account, &token, page.next.as_ref())
+        .await
+        .unwrap();
+    assert!(restarted.products.is_empty());
+    match &restarted.next {
+        Some(PageCursor::Bulk { operation, offset }) => {
+            assert_ne!(operation, &old, "a new export");
+            assert_eq!(*offset, 0, "from the first product");
+        }
+        other => panic!("{other:?}"),
+    }
+    let all = read_to_the_end(&sandbox, &*source, &account, &token, restarted.next).await;
+    assert_eq!(all.len(), 1200);
 }

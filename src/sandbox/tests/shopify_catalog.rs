@@ -541,3 +541,74 @@ async fn a_bulk_operation_runs_then_serves_its_jsonl_file_with_ranges() {
     let res = h.http.get(h.url(P, path)).send().await.unwrap();
     assert_eq!(res.text().await.unwrap(), text);
 }
+
+#[tokio::test]
+async fn bulk_queries_are_checked_before_they_run_and_their_files_expire() {
+    let h = Harness::start_with(|c| c.products_per_shop = 100).await;
+    let token = shop_token(&h, SHOP);
+    for (query, says) in [
+        (
+            "{ products { edges { node { id nope } } } }",
+            "doesn't exist",
+        ),
+        (
+            "{ products { edges { node { title variants { nodes { price } } } } } }",
+            "must select the 'id' field",
+        ),
+        (
+            "{ shop { name } products { nodes { id } } }",
+            "exactly one top-level",
+        ),
+        ("{ products { nodes { id }", "Invalid bulk query"),
+    ] {
+        let (_, body) = gql(&h, &token, BULK, json!({ "q": query })).await;
+        let payload = &body["data"]["bulkOperationRunQuery"];
+        assert_eq!(payload["bulkOperation"], Value::Null, "{query}: {body}");
+        let message = payload["userErrors"][0]["message"].as_str().unwrap();
+        assert!(message.contains(says), "{query}: {message}");
+        assert_eq!(payload["userErrors"][0]["field"], json!(["query"]));
+    }
+
+    let (_, body) = gql(&h, &token, BULK, json!({ "q": INNER })).await;
+    let id = body["data"]["bulkOperationRunQuery"]["bulkOperation"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    h.sandbox.advance_clock(2);
+    let (_, polled) = gql(&h, &token, POLL, json!({ "id": id })).await;
+    let url = polled["data"]["node"]["url"].as_str().unwrap();
+    let size = polled["data"]["node"]["fileSize"].as_str().unwrap();
+    let path = url
+        .strip_prefix("https://")
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let res = h
+        .http
+        .get(h.url(P, &path))
+        .header("range", format!("bytes={size}-"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+    assert_eq!(
+        res.headers()["content-range"],
+        format!("bytes */{size}").as_str()
+    );
+
+    h.sandbox.advance_clock(7 * 86_400);
+    let (_, polled) = gql(&h, &token, POLL, json!({ "id": id })).await;
+    assert_eq!(polled["data"]["node"]["status"], "EXPIRED");
+    assert_eq!(polled["data"]["node"]["url"], Value::Null);
+    let res = h.http.get(h.url(P, &path)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = h
+        .http
+        .get(h.url(P, "storage.googleapis.com/shopify-tiers-assets-prod-us-east1/bulk-operation-outputs/guess-final"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+}
