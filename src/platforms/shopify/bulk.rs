@@ -9,6 +9,8 @@
 //! of its own, followed by its media and variants on lines that carry `__parentId`; a page ends
 //! before the line of the product that would be one too many, so every product it returns is
 //! complete, and reading stops there (the rest of the file is never downloaded for that page).
+//! [`Page::total`] (`productsCount`) comes with the pages while the operation runs and with the
+//! file's first page; later pages leave it `None` (the sync keeps the last one it saw).
 //!
 //! When the operation can't be continued — Shopify no longer knows it, it was canceled or
 //! expired, or its file is gone (the URL lasts 7 days) — the read **starts over** with a new
@@ -334,6 +336,9 @@ struct Assembler<'c> {
     partial: Vec<u8>,
     /// The line under way is too long to keep: it is dropped when it ends.
     overlong: bool,
+    /// Bytes of the line under way already dropped (it is too long).
+    dropped: u64,
+    max_line: usize,
     limit: usize,
     currency: Option<&'c str>,
     current: Option<Current>,
@@ -347,6 +352,8 @@ impl<'c> Assembler<'c> {
             line_start: offset,
             partial: Vec::new(),
             overlong: false,
+            dropped: 0,
+            max_line: MAX_LINE,
             limit,
             currency,
             current: None,
@@ -362,8 +369,9 @@ impl<'c> Assembler<'c> {
             let (head, tail) = bytes.split_at(nl);
             bytes = &tail[1..];
             let start = self.line_start;
-            let length = self.partial.len() + head.len();
-            self.line_start += length as u64 + 1;
+            let length =
+                std::mem::take(&mut self.dropped) + (self.partial.len() + head.len()) as u64;
+            self.line_start += length + 1;
             if std::mem::take(&mut self.overlong) {
                 self.partial.clear();
                 self.malformed(start, "too long");
@@ -380,10 +388,13 @@ impl<'c> Assembler<'c> {
                 return stop;
             }
         }
-        if !self.overlong {
+        if self.overlong {
+            self.dropped += bytes.len() as u64;
+        } else {
             self.partial.extend_from_slice(bytes);
-            if self.partial.len() > MAX_LINE {
+            if self.partial.len() > self.max_line {
                 self.overlong = true;
+                self.dropped += self.partial.len() as u64;
                 self.partial = Vec::new();
             }
         }
@@ -869,6 +880,59 @@ mod tests {
             assert!(page.products.is_empty());
             assert_eq!(page.next, None);
         }
+    }
+
+    #[test]
+    fn an_overlong_line_is_skipped_and_the_offsets_after_it_stay_right() {
+        let (text, offsets) = file(4);
+        // Product 2's line is far longer than this assembler keeps.
+        let mut lines = Assembler::new(0, 2, Some("EUR"));
+        lines.max_line = 300;
+        let mut next = None;
+        for piece in text.as_bytes().chunks(100) {
+            if let Some(n) = lines.feed(piece) {
+                next = Some(n);
+                break;
+            }
+        }
+        let FileRead::Page {
+            products, skipped, ..
+        } = lines.page(next)
+        else {
+            panic!()
+        };
+        // Lines of this file are under 300 bytes: nothing is skipped, the page stops at 3.
+        assert_eq!((products.len(), skipped, next), (2, 0, Some(offsets[2])));
+
+        let long = format!(
+            "{}\n{}\n{}\n",
+            product_line(1),
+            json!({ "id": "gid://shopify/Product/2", "descriptionHtml": "x".repeat(1000) }),
+            product_line(3)
+        );
+        let third = long.find(&product_line(3)).unwrap() as u64;
+        let mut lines = Assembler::new(0, 1, Some("EUR"));
+        lines.max_line = 300;
+        let mut next = None;
+        for piece in long.as_bytes().chunks(64) {
+            if let Some(n) = lines.feed(piece) {
+                next = Some(n);
+                break;
+            }
+        }
+        let FileRead::Page {
+            products, skipped, ..
+        } = lines.page(next)
+        else {
+            panic!()
+        };
+        assert_eq!(products.len(), 1);
+        assert_eq!(skipped, 1, "the overlong line");
+        assert_eq!(
+            next,
+            Some(third),
+            "the next page starts at product 3's line"
+        );
     }
 
     #[test]
