@@ -125,6 +125,9 @@ pub enum PageCursor {
     Token(String),
     /// An offset into the listing (Etsy).
     Offset(u64),
+    /// A Shopify bulk operation (`gid://shopify/BulkOperation/…`) and the byte offset in its
+    /// result file of the first line not yet read: `{"bulk":{"operation":"gid://…","offset":0}}`.
+    Bulk { operation: String, offset: u64 },
 }
 
 impl PageCursor {
@@ -171,6 +174,10 @@ pub struct Page {
 }
 
 /// Whose catalog, and what part of it.
+///
+/// A full sync (`updated_since: None`) may take a platform's export route: Shopify starts a bulk
+/// operation, and the pages that come back while it runs are empty, with a
+/// [`PageCursor::Bulk`] to ask again with after [`Page::wait`].
 #[derive(Clone, Debug)]
 pub struct CatalogAccount {
     /// The connection's account id (Shopify shop domain, Etsy shop id, Squarespace website id).
@@ -219,8 +226,8 @@ pub trait CatalogSource: Send + Sync {
         cursor: Option<&PageCursor>,
     ) -> Result<Page, CatalogError>;
 
-    /// External ids of the products deleted from the shop since `since`, where the platform
-    /// says; `None`: it can't tell, and removals are found by a full pass.
+    /// External ids deleted from the shop since `since`, where the platform says; `None`: it
+    /// can't tell, and removals are found by a full pass (what a full sync didn't see is gone).
     async fn removed_since(
         &self,
         _account: &CatalogAccount,
@@ -514,13 +521,25 @@ mod tests {
 
     #[test]
     fn cursors_serialize_for_checkpoints() {
-        for c in [PageCursor::Token("abc".into()), PageCursor::Offset(200)] {
+        let bulk = PageCursor::Bulk {
+            operation: "gid://shopify/BulkOperation/1".into(),
+            offset: 4096,
+        };
+        for c in [
+            PageCursor::Token("abc".into()),
+            PageCursor::Offset(200),
+            bulk.clone(),
+        ] {
             let s = serde_json::to_string(&c).unwrap();
             assert_eq!(serde_json::from_str::<PageCursor>(&s).unwrap(), c);
         }
         assert_eq!(
             serde_json::to_string(&PageCursor::Offset(200)).unwrap(),
             r#"{"offset":200}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&bulk).unwrap(),
+            r#"{"bulk":{"operation":"gid://shopify/BulkOperation/1","offset":4096}}"#
         );
     }
 }

@@ -6,8 +6,9 @@
 //! products change every few hours (price, stock, tags, `updated_at`), a few are archived
 //! (removed from sale) at a fixed hour, and tests can edit or delete products by hand through
 //! `POST /_sandbox/catalog/...` or [`Sandbox::edit_product`](super::Sandbox::edit_product). Only
-//! those hand edits are stored; everything else is recomputed on every request, so a shop of
-//! 100 000 products costs no memory.
+//! those hand edits are stored (each one, with its time, so the catalog can be seen as of any
+//! moment); everything else is recomputed on every request, so a shop of 100 000 products costs
+//! no memory.
 
 use std::collections::HashMap;
 
@@ -159,12 +160,48 @@ struct Edited {
     at: DateTime<Utc>,
     /// How many hand edits so far (each bumps the product's version).
     count: u32,
+    /// When the product was deleted by hand (the first edit that deleted it).
+    deleted_at: Option<DateTime<Utc>>,
+}
+
+/// A hand edit and when it was made.
+type TimedEdit = (ProductEdit, DateTime<Utc>);
+
+impl Edited {
+    /// What a product's edits made up to `now` add up to: later edits keep what earlier ones
+    /// set unless they set it again. `None` when none was made by then.
+    fn as_of(history: &[TimedEdit], now: DateTime<Utc>) -> Option<Edited> {
+        let mut out: Option<Edited> = None;
+        for (edit, at) in history.iter().filter(|(_, at)| *at <= now) {
+            let mut merged = edit.clone();
+            let mut deleted_at = edit.delete.then_some(*at);
+            let mut count = 1;
+            if let Some(old) = out.take() {
+                merged.title = merged.title.or(old.edit.title);
+                merged.price = merged.price.or(old.edit.price);
+                merged.description_html = merged.description_html.or(old.edit.description_html);
+                merged.archive |= old.edit.archive;
+                merged.delete |= old.edit.delete;
+                deleted_at = old.deleted_at.or(deleted_at);
+                count += old.count;
+            }
+            out = Some(Edited {
+                edit: merged,
+                at: *at,
+                count,
+                deleted_at,
+            });
+        }
+        out
+    }
 }
 
 /// The hand edits and the sandbox's epoch; everything else is derived.
 pub(crate) struct CatalogState {
     epoch: DateTime<Utc>,
-    edits: HashMap<(Platform, String, usize), Edited>,
+    /// Every hand edit of each product, oldest first, so the catalog can be seen as it stood
+    /// at any moment (a bulk operation's file is the catalog as of its completion).
+    edits: HashMap<(Platform, String, usize), Vec<TimedEdit>>,
     /// Squarespace's dynamic cursors: token → where the next page starts.
     pub cursors: HashMap<String, serde_json::Value>,
 }
@@ -184,28 +221,13 @@ impl CatalogState {
         platform: Platform,
         shop: &str,
         index: usize,
-        mut edit: ProductEdit,
+        edit: ProductEdit,
         now: DateTime<Utc>,
     ) {
-        let key = (platform, shop.to_owned(), index);
-        let entry = self.edits.remove(&key);
-        let count = entry.as_ref().map_or(0, |e| e.count) + 1;
-        if let Some(old) = entry {
-            // Later edits keep what earlier ones set unless they set it again.
-            edit.title = edit.title.or(old.edit.title);
-            edit.price = edit.price.or(old.edit.price);
-            edit.description_html = edit.description_html.or(old.edit.description_html);
-            edit.archive |= old.edit.archive;
-            edit.delete |= old.edit.delete;
-        }
-        self.edits.insert(
-            key,
-            Edited {
-                edit,
-                at: seconds(now),
-                count,
-            },
-        );
+        self.edits
+            .entry((platform, shop.to_owned(), index))
+            .or_default()
+            .push((edit, seconds(now)));
     }
 }
 
@@ -221,6 +243,8 @@ pub(crate) struct ShopCatalog<'a> {
 }
 
 impl<'a> ShopCatalog<'a> {
+    /// The catalog as it stood at `now`: hand edits made later are left out (a bulk operation's
+    /// file is generated as of its completion, after the edits that came since).
     pub fn new(
         shared: &super::state::Shared,
         platform: Platform,
@@ -232,7 +256,7 @@ impl<'a> ShopCatalog<'a> {
             .edits
             .iter()
             .filter(|((p, s, _), _)| *p == platform && s == shop)
-            .map(|((_, _, i), e)| (*i, e.clone()))
+            .filter_map(|((_, _, i), history)| Some((*i, Edited::as_of(history, now)?)))
             .collect();
         Self {
             seed: shared.config.seed,
@@ -286,17 +310,31 @@ impl<'a> ShopCatalog<'a> {
     pub fn heads(&self) -> Vec<Head> {
         (0..self.count)
             .filter(|i| self.exists(*i))
-            .map(|index| {
-                let (updated, status, _) = self.timeline(index);
-                Head {
-                    index,
-                    id: self.id(index),
-                    created: self.created_at(index),
-                    updated,
-                    status,
-                }
-            })
+            .map(|index| self.head(index))
             .collect()
+    }
+
+    /// Product `index`'s sort and filter keys.
+    pub fn head(&self, index: usize) -> Head {
+        let (updated, status, _) = self.timeline(index);
+        Head {
+            index,
+            id: self.id(index),
+            created: self.created_at(index),
+            updated,
+            status,
+        }
+    }
+
+    /// `(deleted at, product id)` of every product deleted by hand, oldest first.
+    pub fn deletions(&self) -> Vec<(DateTime<Utc>, u64)> {
+        let mut out: Vec<_> = self
+            .edits
+            .iter()
+            .filter_map(|(i, e)| Some((e.deleted_at?, self.id(*i))))
+            .collect();
+        out.sort_unstable();
+        out
     }
 
     /// `(updated_at, status, version)` of product `index` now.

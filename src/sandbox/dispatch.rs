@@ -318,9 +318,11 @@ fn with_graph_version(ctx: &RouteCtx, mut response: Response) -> Response {
     response
 }
 
-/// Shopify answers on any shop domain and nothing else.
+/// Shopify answers on any shop domain and on the storage host of its bulk operations' files.
 fn host_is_served(platform: Platform, host: &str) -> bool {
-    platform != Platform::Shopify || shopify::is_shop_domain(host)
+    platform != Platform::Shopify
+        || shopify::is_shop_domain(host)
+        || host == shopify::bulk::FILE_HOST
 }
 
 #[cfg(test)]

@@ -306,6 +306,51 @@ pub(crate) struct Document {
     fragments: HashMap<String, Fragment>,
 }
 
+impl Document {
+    /// Calls `f` on every field of every operation and fragment, outermost first (a bulk
+    /// operation rewrites the pagination arguments of the query it runs).
+    pub fn fields_mut(&mut self, f: &mut dyn FnMut(&mut Field)) {
+        fn walk(selection: &mut [Selection], f: &mut dyn FnMut(&mut Field)) {
+            for s in selection {
+                match s {
+                    Selection::Field(field) => {
+                        f(field);
+                        walk(&mut field.selection, f);
+                    }
+                    Selection::Inline { selection, .. } => walk(selection, f),
+                    Selection::Spread(_) => {}
+                }
+            }
+        }
+        for op in &mut self.operations {
+            walk(&mut op.selection, f);
+        }
+        for frag in self.fragments.values_mut() {
+            walk(&mut frag.selection, f);
+        }
+    }
+
+    /// The fields of `selection` whatever type they apply to, fragments flattened.
+    pub fn all_fields<'d>(&'d self, selection: &'d [Selection]) -> Vec<&'d Field> {
+        fn walk<'d>(doc: &'d Document, selection: &'d [Selection], out: &mut Vec<&'d Field>) {
+            for s in selection {
+                match s {
+                    Selection::Field(f) => out.push(f),
+                    Selection::Inline { selection, .. } => walk(doc, selection, out),
+                    Selection::Spread(name) => {
+                        if let Some(frag) = doc.fragments.get(name) {
+                            walk(doc, &frag.selection, out);
+                        }
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(self, selection, &mut out);
+        out
+    }
+}
+
 struct Parser {
     toks: Vec<Spanned>,
     pos: usize,

@@ -96,6 +96,13 @@ pub struct SandboxConfig {
     pub etsy_requests_per_day: u32,
     /// Squarespace's per-site allowance per minute (300) before a one-minute cooldown.
     pub squarespace_requests_per_minute: u32,
+    /// How long a Shopify bulk operation runs: this many milliseconds plus
+    /// [`shopify_bulk_us_per_product`](Self::shopify_bulk_us_per_product) per product selected.
+    pub shopify_bulk_base_ms: u64,
+    pub shopify_bulk_us_per_product: u64,
+    /// How long a finished bulk operation's file can be downloaded (Shopify: 7 days); after
+    /// that the operation is `EXPIRED` and its URL answers 403.
+    pub shopify_bulk_url_ttl_secs: i64,
 }
 
 impl SandboxConfig {
@@ -116,6 +123,9 @@ impl SandboxConfig {
             etsy_requests_per_second: 10,
             etsy_requests_per_day: 10_000,
             squarespace_requests_per_minute: 300,
+            shopify_bulk_base_ms: 300,
+            shopify_bulk_us_per_product: 100,
+            shopify_bulk_url_ttl_secs: 7 * 86_400,
         }
     }
 

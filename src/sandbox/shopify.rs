@@ -28,6 +28,7 @@ use super::personas;
 use super::state::{CodeError, Grant, Issue, Redemption, Shared, Token, TokenKind};
 use crate::domain::Platform;
 
+pub(crate) mod bulk;
 pub(crate) mod products;
 
 use super::catalog::ShopCatalog;
@@ -51,6 +52,10 @@ pub(super) fn routes() -> Router<Arc<Shared>> {
         .route(
             "/{shop}/admin/api/{version}/graphql.json",
             post(graphql_endpoint),
+        )
+        .route(
+            "/storage.googleapis.com/shopify-tiers-assets-prod-us-east1/bulk-operation-outputs/{file}",
+            get(bulk::file),
         )
 }
 
@@ -321,7 +326,9 @@ fn execute(
         Err(e) => return errors_only(e),
     };
     let shop = ShopData::new(shared, token);
-    let requested = exec.requested_cost(&op.selection).max(1);
+    // A mutation costs 10 points on top of what it returns.
+    let mutation_cost = if op.kind == OpKind::Mutation { 10 } else { 0 };
+    let requested = exec.requested_cost(&op.selection).max(1) + mutation_cost;
     if requested > MAX_QUERY_COST {
         let level = bucket_level(shared, &shop.domain);
         return json_response(
@@ -357,12 +364,17 @@ fn execute(
         OpKind::Mutation => "Mutation",
         OpKind::Subscription => "Subscription",
     };
-    let data = exec.object(root_type, &op.selection, &[], &mut |exec, field, path| {
-        if op.kind != OpKind::Query {
-            return Ok(None);
-        }
-        query_root(exec, &shop, &catalog, field, path)
-    });
+    exec.cost += mutation_cost;
+    let data = exec.object(
+        root_type,
+        &op.selection,
+        &[],
+        &mut |exec, field, path| match op.kind {
+            OpKind::Query => query_root(exec, shared, &shop, &catalog, field, path),
+            OpKind::Mutation => mutation_root(exec, shared, &shop, field, path),
+            OpKind::Subscription => Ok(None),
+        },
+    );
     let data = match data {
         Ok(d) => d,
         Err(e) => {
@@ -485,15 +497,35 @@ impl ShopData {
 /// The seed persona's shop subdomain, `maple-and-moss.myshopify.com`.
 pub(crate) const SEED_SHOP: &str = "maple-and-moss";
 
+/// `Mutation`: the fields a mutation may start from.
+fn mutation_root<'a>(
+    exec: &mut Exec<'a>,
+    shared: &Shared,
+    shop: &ShopData,
+    field: &'a Field,
+    path: &[String],
+) -> Result<Option<Value>, GqlError> {
+    match field.name.as_str() {
+        "bulkOperationRunQuery" => {
+            bulk::run_query(exec, shared, &shop.domain, field, path).map(Some)
+        }
+        _ => Ok(None),
+    }
+}
+
 /// `QueryRoot`: the fields a query may start from.
 fn query_root<'a>(
     exec: &mut Exec<'a>,
+    shared: &Shared,
     shop: &ShopData,
     catalog: &ShopCatalog<'_>,
     field: &'a Field,
     path: &[String],
 ) -> Result<Option<Value>, GqlError> {
     match field.name.as_str() {
+        "currentBulkOperation" => bulk::current(exec, shared, &shop.domain, field, path).map(Some),
+        "node" => bulk::node(exec, shared, catalog, &shop.domain, field, path).map(Some),
+        "deletionEvents" => bulk::deletion_events(exec, catalog, field, path).map(Some),
         "products" => products::products(exec, catalog, field, path).map(Some),
         "product" => products::product(exec, catalog, field, path).map(Some),
         "productsCount" => products::products_count(exec, catalog, field, path).map(Some),

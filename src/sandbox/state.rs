@@ -55,6 +55,8 @@ pub(crate) struct Shared {
     /// Etsy's per-second and per-day request counts (per API key) and Squarespace's
     /// per-minute counts and cooldowns (per site).
     pub commerce_limits: Mutex<CommerceLimits>,
+    /// Shopify's bulk operations and their files' measurements.
+    pub shopify_bulk: Mutex<super::shopify::bulk::BulkState>,
 }
 
 impl Shared {
@@ -87,6 +89,7 @@ impl Shared {
             linkedin: Mutex::default(),
             catalog: Mutex::new(CatalogState::new(epoch)),
             commerce_limits: Mutex::default(),
+            shopify_bulk: Mutex::default(),
         }
     }
 

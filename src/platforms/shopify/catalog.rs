@@ -176,42 +176,75 @@ pub fn product(node: &Value, currency: Option<&str>) -> Option<RemoteProduct> {
     })
 }
 
-#[async_trait]
-impl CatalogSource for ShopifyCatalog {
-    #[tracing::instrument(skip_all, fields(shop = %account.account_id))]
-    async fn page(
+/// What a GraphQL answer without the data asked for means.
+pub(crate) fn graphql_error(json: &Value, status: u16) -> CatalogError {
+    let message = error_message(json).unwrap_or_else(|| format!("HTTP {status}"));
+    let codes = error_codes(json);
+    if codes.contains(&"ACCESS_DENIED") || codes.contains(&"UNAUTHENTICATED") {
+        CatalogError::Auth(message)
+    } else if codes.contains(&"INTERNAL_SERVER_ERROR") {
+        CatalogError::Retryable {
+            wait: None,
+            message,
+        }
+    } else {
+        CatalogError::Permanent(message)
+    }
+}
+
+/// Deletions since a moment, in the search syntax of `deletionEvents`.
+pub fn occurred_since_query(since: DateTime<Utc>) -> String {
+    format!(
+        "occurred_at:>'{}'",
+        since.to_rfc3339_opts(SecondsFormat::Secs, true)
+    )
+}
+
+pub const DELETIONS_QUERY: &str = "query Deletions($query: String, $after: String) {
+  deletionEvents(subjectTypes: [PRODUCT], query: $query, first: 250, after: $after) {
+    nodes { subjectId subjectType occurredAt }
+    pageInfo { hasNextPage endCursor }
+  }
+}";
+
+/// More deletions than this many pages (250 each) and we let a full pass find them.
+const MAX_DELETION_PAGES: usize = 40;
+
+/// A deleted product's id as the catalog's products carry it (a GID).
+fn product_gid(subject: &str) -> String {
+    if subject.bytes().all(|b| b.is_ascii_digit()) {
+        format!("gid://shopify/Product/{subject}")
+    } else {
+        subject.to_owned()
+    }
+}
+
+impl ShopifyCatalog {
+    /// Sends one GraphQL request to the shop. A throttled, refused or failed answer is an
+    /// error; any other answer comes back with the bucket it reported, for the caller to find
+    /// its `data` in (or to classify with [`graphql_error`]).
+    pub(crate) async fn graphql(
         &self,
         account: &CatalogAccount,
         token: &SecretString,
-        cursor: Option<&PageCursor>,
-    ) -> Result<Page, CatalogError> {
-        let after = PageCursor::token_of(cursor, "Shopify")?;
+        query: &str,
+        variables: Value,
+    ) -> Result<(Value, Option<Throttle>), CatalogError> {
         let shop = shop_domain(account);
         let url = self.http.url(
             Platform::Shopify,
             &format!("https://{shop}/admin/api/{}/graphql.json", self.api_version),
         );
-        let body = json!({
-            "query": PRODUCTS_QUERY,
-            "variables": {
-                "first": PAGE_SIZE,
-                "after": after,
-                "query": account.updated_since.map(updated_since_query),
-            },
-        });
         let request = self
             .http
             .client()
             .post(url)
             .header("X-Shopify-Access-Token", token.expose_secret())
-            .json(&body);
+            .json(&json!({ "query": query, "variables": variables }));
         let answer = catalog::send(request).await?;
-        let json = &answer.json;
-        let throttle = Throttle::from_extensions(json);
-        let message = || error_message(json).unwrap_or_else(|| format!("HTTP {}", answer.status));
-
+        let throttle = Throttle::from_extensions(&answer.json);
         // Throttling comes as 200 with a THROTTLED error, or (community reports) as a 429.
-        if error_codes(json).contains(&"THROTTLED") || answer.status == 429 {
+        if error_codes(&answer.json).contains(&"THROTTLED") || answer.status == 429 {
             let wait = throttle
                 .map(|t| t.wait().max(Duration::from_secs(1)))
                 .or_else(|| catalog::header_wait(&answer.headers))
@@ -219,26 +252,32 @@ impl CatalogSource for ShopifyCatalog {
             return Err(CatalogError::retry_in(wait, "Shopify is throttling us"));
         }
         if !(200..300).contains(&answer.status) {
-            return Err(catalog::classify(
-                &answer,
-                message(),
-                Duration::from_secs(2),
-            ));
+            let message =
+                error_message(&answer.json).unwrap_or_else(|| format!("HTTP {}", answer.status));
+            return Err(catalog::classify(&answer, message, Duration::from_secs(2)));
         }
+        Ok((answer.json, throttle))
+    }
+
+    /// A page of the `products` connection (incremental syncs, and resuming a checkpoint of a
+    /// paged read).
+    async fn products_page(
+        &self,
+        account: &CatalogAccount,
+        token: &SecretString,
+        cursor: Option<&PageCursor>,
+    ) -> Result<Page, CatalogError> {
+        let after = PageCursor::token_of(cursor, "Shopify")?;
+        let variables = json!({
+            "first": PAGE_SIZE,
+            "after": after,
+            "query": account.updated_since.map(updated_since_query),
+        });
+        let (json, throttle) = self
+            .graphql(account, token, PRODUCTS_QUERY, variables)
+            .await?;
         let Some(connection) = json.pointer("/data/products").filter(|c| c.is_object()) else {
-            let codes = error_codes(json);
-            return Err(
-                if codes.contains(&"ACCESS_DENIED") || codes.contains(&"UNAUTHENTICATED") {
-                    CatalogError::Auth(message())
-                } else if codes.contains(&"INTERNAL_SERVER_ERROR") {
-                    CatalogError::Retryable {
-                        wait: None,
-                        message: message(),
-                    }
-                } else {
-                    CatalogError::Permanent(message())
-                },
-            );
+            return Err(graphql_error(&json, 200));
         };
         let currency = account.metadata.get("currency").and_then(Value::as_str);
         let edges = connection
@@ -271,6 +310,82 @@ impl CatalogSource for ShopifyCatalog {
     }
 }
 
+#[async_trait]
+impl CatalogSource for ShopifyCatalog {
+    /// A full sync (no `updated_since`) goes through a bulk operation (see [`super::bulk`]): a
+    /// products query costs about 9 points a product, which at 100 points a second is 15
+    /// minutes for 10 000 products, where the bulk file takes seconds. An incremental sync
+    /// pages the `products` connection, which is cheap for the few products that changed.
+    #[tracing::instrument(skip_all, fields(shop = %account.account_id))]
+    async fn page(
+        &self,
+        account: &CatalogAccount,
+        token: &SecretString,
+        cursor: Option<&PageCursor>,
+    ) -> Result<Page, CatalogError> {
+        match (cursor, account.updated_since) {
+            (Some(PageCursor::Bulk { operation, offset }), _) => {
+                self.bulk_page(account, token, operation, *offset).await
+            }
+            (None, None) => self.start_bulk(account, token).await,
+            _ => self.products_page(account, token, cursor).await,
+        }
+    }
+
+    /// `deletionEvents` of products since `since`, every page of them.
+    #[tracing::instrument(skip_all, fields(shop = %account.account_id))]
+    async fn removed_since(
+        &self,
+        account: &CatalogAccount,
+        token: &SecretString,
+        since: DateTime<Utc>,
+    ) -> Result<Option<Vec<String>>, CatalogError> {
+        let mut removed = Vec::new();
+        let mut after: Option<String> = None;
+        for _ in 0..MAX_DELETION_PAGES {
+            let variables = json!({ "query": occurred_since_query(since), "after": after });
+            let (json, throttle) = self
+                .graphql(account, token, DELETIONS_QUERY, variables)
+                .await?;
+            let Some(connection) = json
+                .pointer("/data/deletionEvents")
+                .filter(|c| c.is_object())
+            else {
+                return Err(graphql_error(&json, 200));
+            };
+            for event in connection
+                .get("nodes")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let is_product =
+                    catalog::str_at(event, "/subjectType").is_none_or(|t| t == "PRODUCT");
+                if let (true, Some(id)) = (is_product, catalog::id_at(event, "/subjectId")) {
+                    removed.push(product_gid(&id));
+                }
+            }
+            let has_next = connection
+                .pointer("/pageInfo/hasNextPage")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            let Some(end) = catalog::str_at(connection, "/pageInfo/endCursor").filter(|_| has_next)
+            else {
+                return Ok(Some(removed));
+            };
+            after = Some(end.to_owned());
+            // Wait for the bucket between pages rather than be throttled; a long wait is the
+            // caller's to make.
+            let wait = throttle.map(|t| t.wait()).unwrap_or_default();
+            if wait > Duration::from_secs(30) {
+                return Err(CatalogError::retry_in(wait, "Shopify is throttling us"));
+            }
+            tokio::time::sleep(wait).await;
+        }
+        Ok(None)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -287,11 +402,12 @@ mod tests {
         }
     }
 
+    /// An incremental sync's account: full syncs go through a bulk operation (see `bulk.rs`).
     fn account() -> CatalogAccount {
         CatalogAccount {
             account_id: "demo.myshopify.com".into(),
             metadata: json!({ "shop_domain": "demo.myshopify.com", "currency": "EUR" }),
-            updated_since: None,
+            updated_since: Some("2026-01-01T00:00:00Z".parse().unwrap()),
         }
     }
 

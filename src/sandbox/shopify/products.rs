@@ -9,13 +9,13 @@ use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Value, json};
 
-use super::super::catalog::{Image, Product, ShopCatalog, Status, Variant, plain_text};
+use super::super::catalog::{Head, Image, Product, ShopCatalog, Status, Variant, plain_text};
 use super::super::graphql::{Exec, Field, GqlError};
 
 /// Shopify's page size limit.
 const MAX_PAGE: u64 = 250;
 
-fn error(field: &Field, path: &[String], message: String, code: &str) -> GqlError {
+pub(crate) fn error(field: &Field, path: &[String], message: String, code: &str) -> GqlError {
     GqlError {
         message,
         line: field.line,
@@ -25,7 +25,7 @@ fn error(field: &Field, path: &[String], message: String, code: &str) -> GqlErro
     }
 }
 
-fn check_args(field: &Field, path: &[String], allowed: &[&str]) -> Result<(), GqlError> {
+pub(crate) fn check_args(field: &Field, path: &[String], allowed: &[&str]) -> Result<(), GqlError> {
     match field
         .args
         .iter()
@@ -216,20 +216,20 @@ fn list_page<T: Clone>(
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum SortKey {
+pub(crate) enum SortKey {
     Id,
     UpdatedAt,
     CreatedAt,
 }
 
 /// One `field:value` term of the search syntax.
-struct Term {
-    field: String,
-    op: &'static str,
-    value: String,
+pub(crate) struct Term {
+    pub field: String,
+    pub op: &'static str,
+    pub value: String,
 }
 
-fn terms(query: &str) -> Vec<Term> {
+pub(crate) fn terms(query: &str) -> Vec<Term> {
     let mut out = Vec::new();
     let mut current = String::new();
     let mut quote: Option<char> = None;
@@ -267,7 +267,7 @@ fn terms(query: &str) -> Vec<Term> {
     out
 }
 
-fn parse_time(text: &str) -> Option<DateTime<Utc>> {
+pub(crate) fn parse_time(text: &str) -> Option<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Some(t.with_timezone(&Utc));
     }
@@ -280,7 +280,7 @@ fn parse_time(text: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.and_utc())
 }
 
-fn compare<T: PartialOrd>(left: T, op: &str, right: T) -> bool {
+pub(crate) fn compare<T: PartialOrd>(left: T, op: &str, right: T) -> bool {
     match op {
         ">" => left > right,
         ">=" => left >= right,
@@ -298,6 +298,24 @@ fn status_name(status: Status) -> &'static str {
     }
 }
 
+/// Whether a product's keys satisfy every term of a `query`.
+pub(crate) fn matches(terms: &[Term], h: &Head) -> bool {
+    terms.iter().all(|t| match t.field.as_str() {
+        "updated_at" => parse_time(&t.value).is_none_or(|at| compare(h.updated, t.op, at)),
+        "created_at" => parse_time(&t.value).is_none_or(|at| compare(h.created, t.op, at)),
+        "status" => t
+            .value
+            .split(',')
+            .any(|s| s.eq_ignore_ascii_case(status_name(h.status))),
+        "id" => t
+            .value
+            .parse::<u64>()
+            .is_ok_and(|id| compare(h.id, t.op, id)),
+        // Other fields and free text are not emulated: they select everything.
+        _ => true,
+    })
+}
+
 /// The indices of the products `query` selects, in `sort_key` order.
 fn select(
     cat: &ShopCatalog<'_>,
@@ -309,22 +327,7 @@ fn select(
     let mut rows: Vec<(i64, u64, usize)> = cat
         .heads()
         .into_iter()
-        .filter(|h| {
-            terms.iter().all(|t| match t.field.as_str() {
-                "updated_at" => parse_time(&t.value).is_none_or(|at| compare(h.updated, t.op, at)),
-                "created_at" => parse_time(&t.value).is_none_or(|at| compare(h.created, t.op, at)),
-                "status" => t
-                    .value
-                    .split(',')
-                    .any(|s| s.eq_ignore_ascii_case(status_name(h.status))),
-                "id" => t
-                    .value
-                    .parse::<u64>()
-                    .is_ok_and(|id| compare(h.id, t.op, id)),
-                // Other fields and free text are not emulated: they select everything.
-                _ => true,
-            })
-        })
+        .filter(|h| matches(&terms, h))
         .map(|h| {
             let key = match sort_key {
                 SortKey::Id => h.id as i64,
@@ -341,7 +344,7 @@ fn select(
     rows
 }
 
-fn cursor_of(sort_key: SortKey, key: i64, id: u64) -> String {
+pub(crate) fn cursor_of(sort_key: SortKey, key: i64, id: u64) -> String {
     let value = match sort_key {
         SortKey::Id => id.to_string(),
         SortKey::UpdatedAt | SortKey::CreatedAt => DateTime::from_timestamp_millis(key)
@@ -351,7 +354,7 @@ fn cursor_of(sort_key: SortKey, key: i64, id: u64) -> String {
     STANDARD.encode(json!({ "last_id": id, "last_value": value }).to_string())
 }
 
-fn decode_cursor(sort_key: SortKey, cursor: &str) -> Option<(i64, u64)> {
+pub(crate) fn decode_cursor(sort_key: SortKey, cursor: &str) -> Option<(i64, u64)> {
     let bytes = STANDARD.decode(cursor).ok()?;
     let v: Value = serde_json::from_slice(&bytes).ok()?;
     let id = v.get("last_id")?.as_u64()?;

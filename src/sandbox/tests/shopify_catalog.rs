@@ -386,3 +386,229 @@ async fn sorting_by_updated_at_in_reverse_pages_newest_first_without_gaps() {
             .contains("Invalid cursor")
     );
 }
+
+const BULK: &str = r#"mutation Run($q: String!) {
+  bulkOperationRunQuery(query: $q) { bulkOperation { id status } userErrors { field message code } }
+}"#;
+
+const POLL: &str = r#"query Poll($id: ID!) {
+  node(id: $id) { ... on BulkOperation { id status errorCode objectCount rootObjectCount fileSize url completedAt } }
+}"#;
+
+const INNER: &str = r#"{ products(query: "status:draft") { edges { node {
+  id title
+  media(first: 1) { edges { node { ... on MediaImage { id image { url } } } } }
+  variants { nodes { id price } }
+} } } }"#;
+
+#[tokio::test]
+async fn a_bulk_operation_runs_then_serves_its_jsonl_file_with_ranges() {
+    let h = Harness::start_with(|c| c.products_per_shop = 400).await;
+    let token = shop_token(&h, SHOP);
+    let renamed = crate::sandbox::ProductEdit {
+        title: Some("Renamed before the export".into()),
+        ..Default::default()
+    };
+    h.sandbox.edit_product(P, SHOP, 39, renamed).unwrap();
+    let (_, body) = gql(&h, &token, BULK, json!({ "q": INNER })).await;
+    let op = &body["data"]["bulkOperationRunQuery"];
+    assert_eq!(op["userErrors"], json!([]), "{body}");
+    assert_eq!(op["bulkOperation"]["status"], "CREATED");
+    assert!(
+        body["extensions"]["cost"]["actualQueryCost"]
+            .as_u64()
+            .unwrap()
+            >= 10,
+        "a mutation costs 10 points: {body}"
+    );
+    let id = op["bulkOperation"]["id"].as_str().unwrap().to_owned();
+
+    // Only one at a time.
+    let (_, again) = gql(&h, &token, BULK, json!({ "q": INNER })).await;
+    let errors = &again["data"]["bulkOperationRunQuery"]["userErrors"];
+    assert_eq!(
+        errors[0]["message"],
+        format!("A bulk query operation for this app and shop is already in progress: {id}."),
+        "{again}"
+    );
+
+    h.sandbox.advance_clock(2);
+    let (_, polled) = gql(&h, &token, POLL, json!({ "id": id })).await;
+    let node = &polled["data"]["node"];
+    assert_eq!(node["status"], "COMPLETED", "{polled}");
+    // 400 products, one in 40 a draft.
+    assert_eq!(node["rootObjectCount"], "10");
+    let url = node["url"].as_str().unwrap();
+    let size: usize = node["fileSize"].as_str().unwrap().parse().unwrap();
+    let path = url
+        .strip_prefix("https://")
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap();
+
+    let res = h.http.get(h.url(P, path)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let text = res.text().await.unwrap();
+    assert_eq!(text.len(), size);
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let roots: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l.get("__parentId").is_none())
+        .collect();
+    assert_eq!(roots.len(), 10);
+    assert_eq!(
+        node["objectCount"]
+            .as_str()
+            .unwrap()
+            .parse::<usize>()
+            .unwrap(),
+        lines.len()
+    );
+    let first = roots[0]["id"].as_str().unwrap();
+    assert_eq!(roots[0]["title"], "Renamed before the export");
+    assert!(roots[0].get("variants").is_none() && roots[0].get("media").is_none());
+    let children: Vec<&Value> = lines
+        .iter()
+        .skip(1)
+        .take_while(|l| l.get("__parentId").is_some())
+        .collect();
+    assert!(children.iter().all(|c| c["__parentId"] == first));
+    assert!(
+        children
+            .iter()
+            .any(|c| c["id"].as_str().unwrap().contains("ProductVariant"))
+    );
+    assert!(
+        children.iter().filter(|c| c.get("image").is_some()).count() > 1
+            || children.iter().all(|c| c.get("image").is_none()),
+        "nested connections ignore `first`"
+    );
+
+    // A range from the second product's line on.
+    let offset = text
+        .find(&format!(
+            "{{\"id\":{}",
+            serde_json::to_string(&roots[1]["id"]).unwrap()
+        ))
+        .unwrap();
+    let res = h
+        .http
+        .get(h.url(P, path))
+        .header("range", format!("bytes={offset}-"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(
+        res.headers()["content-range"],
+        format!("bytes {offset}-{}/{size}", size - 1).as_str()
+    );
+    assert_eq!(res.text().await.unwrap(), text[offset..]);
+
+    // The shop's current operation is that one; deletions are events.
+    h.sandbox
+        .edit_product(
+            P,
+            SHOP,
+            39,
+            crate::sandbox::ProductEdit {
+                delete: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let (_, deleted) = gql(
+        &h,
+        &token,
+        r#"{ currentBulkOperation { id status } deletionEvents(subjectTypes: [PRODUCT], first: 10, query: "occurred_at:>'2020-01-01T00:00:00Z'") { nodes { subjectId subjectType occurredAt } pageInfo { hasNextPage } } }"#,
+        json!({}),
+    )
+    .await;
+    assert_eq!(deleted["data"]["currentBulkOperation"]["id"], id.as_str());
+    let events = deleted["data"]["deletionEvents"]["nodes"]
+        .as_array()
+        .unwrap();
+    assert_eq!(events.len(), 1, "{deleted}");
+    assert_eq!(
+        events[0]["subjectId"], first,
+        "product 39 was the first draft"
+    );
+    // The file is a snapshot: the product deleted since is still in it, as it was renamed.
+    let res = h.http.get(h.url(P, path)).send().await.unwrap();
+    assert_eq!(res.text().await.unwrap(), text);
+}
+
+#[tokio::test]
+async fn bulk_queries_are_checked_before_they_run_and_their_files_expire() {
+    let h = Harness::start_with(|c| c.products_per_shop = 100).await;
+    let token = shop_token(&h, SHOP);
+    for (query, says) in [
+        (
+            "{ products { edges { node { id nope } } } }",
+            "doesn't exist",
+        ),
+        (
+            "{ products { edges { node { title variants { nodes { price } } } } } }",
+            "must select the 'id' field",
+        ),
+        (
+            "{ shop { name } products { nodes { id } } }",
+            "exactly one top-level",
+        ),
+        ("{ products { nodes { id }", "Invalid bulk query"),
+    ] {
+        let (_, body) = gql(&h, &token, BULK, json!({ "q": query })).await;
+        let payload = &body["data"]["bulkOperationRunQuery"];
+        assert_eq!(payload["bulkOperation"], Value::Null, "{query}: {body}");
+        let message = payload["userErrors"][0]["message"].as_str().unwrap();
+        assert!(message.contains(says), "{query}: {message}");
+        assert_eq!(payload["userErrors"][0]["field"], json!(["query"]));
+    }
+
+    let (_, body) = gql(&h, &token, BULK, json!({ "q": INNER })).await;
+    let id = body["data"]["bulkOperationRunQuery"]["bulkOperation"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    h.sandbox.advance_clock(2);
+    let (_, polled) = gql(&h, &token, POLL, json!({ "id": id })).await;
+    let url = polled["data"]["node"]["url"].as_str().unwrap();
+    let size = polled["data"]["node"]["fileSize"].as_str().unwrap();
+    let path = url
+        .strip_prefix("https://")
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let res = h
+        .http
+        .get(h.url(P, &path))
+        .header("range", format!("bytes={size}-"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+    assert_eq!(
+        res.headers()["content-range"],
+        format!("bytes */{size}").as_str()
+    );
+
+    h.sandbox.advance_clock(7 * 86_400);
+    let (_, polled) = gql(&h, &token, POLL, json!({ "id": id })).await;
+    assert_eq!(polled["data"]["node"]["status"], "EXPIRED");
+    assert_eq!(polled["data"]["node"]["url"], Value::Null);
+    let res = h.http.get(h.url(P, &path)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = h
+        .http
+        .get(h.url(P, "storage.googleapis.com/shopify-tiers-assets-prod-us-east1/bulk-operation-outputs/guess-final"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+}
