@@ -24,6 +24,7 @@ pub mod jobs;
 pub mod media;
 pub mod platforms;
 pub mod posts;
+pub mod products;
 pub mod publishing;
 pub mod redis;
 pub mod sandbox;
