@@ -10,6 +10,42 @@
 //! `utm_*` a seller added by hand stay), and a fragment stays last. Tagging twice gives the
 //! same text as tagging once.
 
+/// A seller's `utm_campaign`: 1–100 letters, digits, `-` or `_`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Campaign(String);
+
+impl Campaign {
+    pub const MAX_LEN: usize = 100;
+
+    pub fn parse(raw: &str) -> Result<Campaign, String> {
+        let name = raw.trim();
+        if name.is_empty() {
+            return Err(
+                "Enter a campaign name, for example “picscripter” or “spring-sale”.".into(),
+            );
+        }
+        if name.chars().count() > Self::MAX_LEN {
+            return Err(format!(
+                "Keep the campaign name to {} characters or fewer.",
+                Self::MAX_LEN
+            ));
+        }
+        if !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(
+                "Use only letters, digits, hyphens (-) and underscores (_), with no spaces.".into(),
+            );
+        }
+        Ok(Campaign(name.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// The three parameters we set; any earlier value of them is replaced.
 const OURS: [&str; 3] = ["utm_source", "utm_medium", "utm_campaign"];
 
@@ -186,6 +222,18 @@ mod tests {
         for (what, text, expected) in cases {
             assert_eq!(tag_links(text, MUG, "x", "spring"), *expected, "{what}");
         }
+    }
+
+    #[test]
+    fn a_campaign_name_is_letters_digits_hyphens_and_underscores() {
+        assert_eq!(
+            Campaign::parse(" spring-sale_2026 ").unwrap().as_str(),
+            "spring-sale_2026"
+        );
+        for bad in ["", "   ", "spring sale", "päsk", "a&b", &"x".repeat(101)] {
+            assert!(Campaign::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(Campaign::parse(&"x".repeat(100)).is_ok());
     }
 
     #[test]
