@@ -883,18 +883,19 @@ async fn new_page(
     }
     let sel = selection(&state, user.id, &media_ids, draft.product_id).await?;
     // Starting from a product: its title, a short excerpt, its price and its link.
-    if q.body.is_none() && template_id.is_none() {
-        if let Some(p) = &sel.product {
-            let price = p
-                .price
-                .map(|d| crate::domain::price::display(&d.to_string(), p.currency.as_deref()));
-            draft.body = crate::domain::product_post::caption(
-                &p.title,
-                &p.description,
-                price.as_deref(),
-                p.url.as_deref(),
-            );
-        }
+    if q.body.is_none()
+        && template_id.is_none()
+        && let Some(p) = &sel.product
+    {
+        let price = p
+            .price
+            .map(|d| crate::domain::price::display(&d.to_string(), p.currency.as_deref()));
+        draft.body = crate::domain::product_post::caption(
+            &p.title,
+            &p.description,
+            price.as_deref(),
+            p.url.as_deref(),
+        );
     }
     if sel.product.is_none() {
         // Someone else's product (or a stale link): start without one.
