@@ -220,14 +220,20 @@ async fn index(
     let wants_fragment = headers.get("hx-target").and_then(|v| v.to_str().ok())
         == Some("product-results")
         && !headers.contains_key("hx-history-restore-request");
-    if wants_fragment {
-        render::page(&ResultsFragment { v })
+    let mut res = if wants_fragment {
+        render::page(&ResultsFragment { v })?
     } else {
         render::page(&IndexPage {
             ctx: ctx.at("products"),
             v,
-        })
-    }
+        })?
+    };
+    // The same URL answers with the page or the fragment, so caches must tell them apart.
+    res.headers_mut().append(
+        axum::http::header::VARY,
+        axum::http::HeaderValue::from_static("HX-Target, HX-History-Restore-Request"),
+    );
+    Ok(res)
 }
 
 pub struct PostView {
