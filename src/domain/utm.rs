@@ -6,9 +6,8 @@
 //! parameters; a trailing-slash variant counts as another URL), and only where it stands as a
 //! link of its own: at the start of the text or after a space or an opening bracket or quote,
 //! and up to the next space (sentence punctuation after it is left outside). Its query string is
-//! kept, `utm_source`, `utm_medium` and `utm_campaign` already there are replaced (other
-//! `utm_*` a seller added by hand stay), and a fragment stays last. Tagging twice gives the
-//! same text as tagging once.
+//! kept, any `utm_*` parameters already there are replaced by ours, and a fragment stays last.
+//! Tagging twice gives the same text as tagging once.
 
 /// A seller's `utm_campaign`: 1–100 letters, digits, `-` or `_`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,9 +44,6 @@ impl Campaign {
         &self.0
     }
 }
-
-/// The three parameters we set; any earlier value of them is replaced.
-const OURS: [&str; 3] = ["utm_source", "utm_medium", "utm_campaign"];
 
 /// `text` with every occurrence of `product_url` tagged for `network` and `campaign`.
 pub fn tag_links(text: &str, product_url: &str, network: &str, campaign: &str) -> String {
@@ -113,12 +109,13 @@ fn split_url(url: &str) -> (&str, Option<&str>, Option<&str>) {
     }
 }
 
+/// Whether a query parameter is a UTM one (`utm_…`, any case): those are replaced by ours.
 fn is_ours(pair: &str) -> bool {
-    let key = pair.split('=').next().unwrap_or_default();
-    OURS.iter().any(|k| key.eq_ignore_ascii_case(k))
+    pair.get(..4)
+        .is_some_and(|k| k.eq_ignore_ascii_case("utm_"))
 }
 
-/// The query's parameters other than the three we set, in order.
+/// The query's parameters other than UTM ones, in order.
 fn without_ours(query: Option<&str>) -> Vec<&str> {
     query
         .unwrap_or_default()
@@ -168,9 +165,9 @@ mod tests {
                 "https://shop.example/products/mug?utm_source=x&utm_medium=social&utm_campaign=spring",
             ),
             (
-                "a query already there is kept",
+                "the same page with another query is another link",
                 "See https://shop.example/products/mug?variant=2 now",
-                "See https://shop.example/products/mug?variant=2&utm_source=x&utm_medium=social&utm_campaign=spring now",
+                "See https://shop.example/products/mug?variant=2 now",
             ),
             (
                 "a fragment stays after the query",
@@ -213,9 +210,9 @@ mod tests {
                 "https://r.example/?to=https://shop.example/products/mug",
             ),
             (
-                "earlier UTM values are replaced, others kept",
-                "https://shop.example/products/mug?utm_source=fb&utm_content=a&utm_campaign=old",
-                "https://shop.example/products/mug?utm_content=a&utm_source=x&utm_medium=social&utm_campaign=spring",
+                "earlier UTM parameters are replaced",
+                "https://shop.example/products/mug?utm_source=fb&utm_content=a&UTM_campaign=old",
+                "https://shop.example/products/mug?utm_source=x&utm_medium=social&utm_campaign=spring",
             ),
             ("no link, no change", "Just words.", "Just words."),
         ];
@@ -255,7 +252,7 @@ mod tests {
     }
 
     #[test]
-    fn a_product_url_with_its_own_query_matches_only_that_query() {
+    fn a_product_url_with_its_own_query_keeps_it_and_matches_only_that_query() {
         let url = "https://shop.example/p?id=7";
         assert_eq!(
             tag_links(
@@ -265,6 +262,16 @@ mod tests {
                 "c"
             ),
             "https://shop.example/p?id=7&utm_source=x&utm_medium=social&utm_campaign=c https://shop.example/p?id=8"
+        );
+        // A product URL carrying UTM parameters of its own is matched without them.
+        assert_eq!(
+            tag_links(
+                "https://shop.example/p?id=7#top",
+                "https://shop.example/p?id=7&utm_source=shop",
+                "x",
+                "c"
+            ),
+            "https://shop.example/p?id=7&utm_source=x&utm_medium=social&utm_campaign=c#top"
         );
     }
 
