@@ -9,7 +9,7 @@
 //! rules, `options` the per-platform settings of a target, `preflight` puts them together into
 //! the issues a seller sees, `schedule` turns a local date and time into an instant, `status` is
 //! the publishing life cycle, `template` fills captions in from products and `calendar` lays
-//! days out in the user's zone.
+//! days out in the user's zone, `utm` tags product links and `price` writes prices.
 
 pub mod account;
 pub mod calendar;
@@ -19,10 +19,13 @@ pub mod media;
 pub mod options;
 pub mod platform;
 pub mod preflight;
+pub mod price;
+pub mod product_post;
 pub mod schedule;
 pub mod status;
 pub mod template;
 pub mod time_zone;
+pub mod utm;
 pub mod words;
 
 pub use account::{Email, NewPassword};

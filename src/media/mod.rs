@@ -12,6 +12,7 @@
 //!
 //! Every query takes the owner's id: nobody reaches another user's media through this module.
 
+pub mod import;
 pub mod probe;
 pub mod rendition;
 pub mod signed;

@@ -56,6 +56,8 @@ pub struct Draft {
     pub when: When,
     pub product_id: Option<Uuid>,
     pub template_id: Option<Uuid>,
+    /// Tag the product's links with UTM parameters when publishing (on by default).
+    pub utm_enabled: bool,
 }
 
 /// What is wrong with a draft, by field. Target fields are `targets.{connection id}.{field}`.
@@ -221,6 +223,17 @@ pub async fn check(
         problems.add(
             "body",
             "That text is far too long for any network. Shorten it.",
+        );
+    }
+
+    if let Some(product_id) = draft.product_id
+        && crate::products::queries::detail(db, user_id, product_id)
+            .await?
+            .is_none()
+    {
+        problems.add(
+            "product_id",
+            "That product isn't one of yours any more. Start the post again from Products.",
         );
     }
 
@@ -655,7 +668,7 @@ pub async fn create(
         template_id: Set(draft.template_id),
         scheduled_at: Set(scheduled_at(draft.when, now)),
         status: Set(DbPostStatus::Draft),
-        utm_enabled: Set(true),
+        utm_enabled: Set(draft.utm_enabled),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -748,6 +761,7 @@ pub async fn update(
     active.body = Set(draft.body.clone());
     active.product_id = Set(draft.product_id);
     active.template_id = Set(draft.template_id);
+    active.utm_enabled = Set(draft.utm_enabled);
     active.scheduled_at = Set(scheduled_at(draft.when, now));
     active.updated_at = Set(now);
     active.update(&txn).await?;
@@ -1233,6 +1247,7 @@ pub async fn load_draft(
         when,
         product_id: post.product_id,
         template_id: post.template_id,
+        utm_enabled: post.utm_enabled,
     })
 }
 

@@ -20,6 +20,10 @@ pub struct PostSummary {
     pub created_at: DateTime<Utc>,
     pub targets: Vec<TargetSummary>,
     pub first_media: Option<Uuid>,
+    /// The product the post was made from, if any.
+    pub product_id: Option<Uuid>,
+    /// Whether the product's links get UTM parameters when published.
+    pub utm_enabled: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -100,6 +104,8 @@ struct PostRow {
     scheduled_at: Option<DateTime<Utc>>,
     status: String,
     created_at: DateTime<Utc>,
+    product_id: Option<Uuid>,
+    utm_enabled: bool,
 }
 
 #[derive(FromQueryResult)]
@@ -187,6 +193,8 @@ async fn attach(
             scheduled_at: r.scheduled_at,
             status: r.status,
             created_at: r.created_at,
+            product_id: r.product_id,
+            utm_enabled: r.utm_enabled,
         })
         .collect())
 }
@@ -285,7 +293,7 @@ pub async fn list(
     page: u64,
 ) -> Result<(Vec<PostSummary>, bool), sea_orm::DbErr> {
     let mut sql = String::from(
-        "SELECT p.id, p.body, p.scheduled_at, p.status, p.created_at FROM posts p WHERE p.user_id = $1",
+        "SELECT p.id, p.body, p.scheduled_at, p.status, p.created_at, p.product_id, p.utm_enabled FROM posts p WHERE p.user_id = $1",
     );
     let mut values: Vec<DbValue> = vec![user_id.into()];
     let arg = |v: DbValue, values: &mut Vec<DbValue>| {
@@ -351,7 +359,7 @@ pub async fn one(
 ) -> Result<Option<PostSummary>, sea_orm::DbErr> {
     let rows = PostRow::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
-        "SELECT id, body, scheduled_at, status, created_at FROM posts WHERE user_id = $1 AND id = $2",
+        "SELECT id, body, scheduled_at, status, created_at, product_id, utm_enabled FROM posts WHERE user_id = $1 AND id = $2",
         [user_id.into(), post_id.into()],
     ))
     .all(db)
@@ -368,7 +376,7 @@ pub async fn upcoming(
 ) -> Result<Vec<PostSummary>, sea_orm::DbErr> {
     let rows = PostRow::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
-        "SELECT id, body, scheduled_at, status, created_at FROM posts \
+        "SELECT id, body, scheduled_at, status, created_at, product_id, utm_enabled FROM posts \
          WHERE user_id = $1 AND scheduled_at >= $2 AND status IN ('scheduled', 'publishing') \
          ORDER BY scheduled_at LIMIT $3",
         [user_id.into(), now.into(), (limit as i64).into()],
@@ -386,7 +394,7 @@ pub async fn needing_attention(
 ) -> Result<Vec<PostSummary>, sea_orm::DbErr> {
     let rows = PostRow::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
-        "SELECT p.id, p.body, p.scheduled_at, p.status, p.created_at FROM posts p \
+        "SELECT p.id, p.body, p.scheduled_at, p.status, p.created_at, p.product_id, p.utm_enabled FROM posts p \
          WHERE p.user_id = $1 AND EXISTS (SELECT 1 FROM post_targets t WHERE t.post_id = p.id AND t.status IN ('failed', 'unknown')) \
          ORDER BY p.updated_at DESC LIMIT $2",
         [user_id.into(), (limit as i64).into()],

@@ -115,8 +115,10 @@ fn claim_sql() -> &'static str {
              j AS ( \
                  INSERT INTO jobs (id, kind, user_id, target_id, connection_id, attempt, worker) \
                  SELECT $4, 'publish', p.user_id, c.id, c.connection_id, c.attempt_count, $2 FROM c JOIN posts p ON p.id = c.post_id) \
-             SELECT c.*, p.body, EXISTS (SELECT 1 FROM post_media pm WHERE pm.post_id = c.post_id) AS has_media, {} \
-             FROM c JOIN posts p ON p.id = c.post_id LEFT JOIN connections conn ON conn.id = c.connection_id",
+             SELECT c.*, p.body, EXISTS (SELECT 1 FROM post_media pm WHERE pm.post_id = c.post_id) AS has_media, \
+                 p.utm_enabled, pr.url AS product_url, u.utm_campaign, {} \
+             FROM c JOIN posts p ON p.id = c.post_id JOIN users u ON u.id = p.user_id \
+             LEFT JOIN products pr ON pr.id = p.product_id LEFT JOIN connections conn ON conn.id = c.connection_id",
             conn.join(", ")
         )
     })
@@ -133,6 +135,9 @@ struct Claim {
     progress: Value,
     body: String,
     has_media: bool,
+    utm_enabled: bool,
+    product_url: Option<String>,
+    utm_campaign: String,
 }
 
 impl Claim {
@@ -143,8 +148,29 @@ impl Claim {
             options: &self.options,
             body: &self.body,
             has_media: self.has_media,
+            utm: utm_of(
+                self.utm_enabled,
+                self.product_url.as_deref(),
+                &self.utm_campaign,
+            ),
         }
     }
+}
+
+/// The product link to tag and the campaign, when the post asks for UTM tagging.
+fn utm_of<'a>(enabled: bool, product_url: Option<&'a str>, campaign: &'a str) -> Option<Utm<'a>> {
+    product_url
+        .filter(|u| enabled && !u.trim().is_empty())
+        .map(|product_url| Utm {
+            product_url,
+            campaign,
+        })
+}
+
+/// UTM tagging of a post's product links (see `domain::utm`).
+struct Utm<'a> {
+    product_url: &'a str,
+    campaign: &'a str,
 }
 
 /// What building a request reads of a target and its post.
@@ -154,6 +180,7 @@ struct TargetView<'a> {
     options: &'a Value,
     body: &'a str,
     has_media: bool,
+    utm: Option<Utm<'a>>,
 }
 
 /// How long signed media links given to platforms stay valid: long enough for slow pulls.
@@ -418,7 +445,19 @@ impl Engine {
             .ok()
             .or_else(|| TargetOptions::default_for(platform))
             .ok_or(Failure::Gone)?;
-        let options = crate::posts::with_account_defaults(options, connection);
+        let mut options = crate::posts::with_account_defaults(options, connection);
+        // The product's links say which network sent the visitor: in the text, and in the
+        // link a pin leads to.
+        if let (Some(utm), TargetOptions::Pinterest(o)) = (&target.utm, &mut options)
+            && let Some(link) = o.link.as_mut()
+        {
+            *link = crate::domain::utm::tag_links(
+                link,
+                utm.product_url,
+                platform.as_str(),
+                utm.campaign,
+            );
+        }
         let rows = if target.has_media {
             media::Model::find_by_statement(Statement::from_sql_and_values(
                 DbBackend::Postgres,
@@ -446,8 +485,16 @@ impl Engine {
         let caption = target
             .caption
             .filter(|c| !c.trim().is_empty())
-            .unwrap_or(target.body)
-            .to_owned();
+            .unwrap_or(target.body);
+        let caption = match &target.utm {
+            Some(utm) => crate::domain::utm::tag_links(
+                caption,
+                utm.product_url,
+                platform.as_str(),
+                utm.campaign,
+            ),
+            None => caption.to_owned(),
+        };
         let context = crate::domain::TargetContext::default();
         let draft = crate::domain::TargetDraft {
             platform,
@@ -718,6 +765,29 @@ impl Engine {
         Ok(settled)
     }
 
+    /// The product link and the owner's campaign of a post, for UTM tagging.
+    async fn utm_facts(
+        &self,
+        post: &crate::entities::posts::Model,
+    ) -> Result<(Option<String>, String), sea_orm::DbErr> {
+        let row = self
+            .db
+            .query_one_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT pr.url, u.utm_campaign FROM users u \
+                 LEFT JOIN products pr ON pr.id = $2 AND pr.user_id = u.id WHERE u.id = $1",
+                [post.user_id.into(), post.product_id.into()],
+            ))
+            .await?;
+        Ok(match row {
+            Some(r) => (
+                r.try_get_by_index::<Option<String>>(0).ok().flatten(),
+                r.try_get_by_index::<String>(1).unwrap_or_default(),
+            ),
+            None => (None, String::new()),
+        })
+    }
+
     async fn reconcile_one(&self, target: &post_targets::Model) -> Result<bool, sea_orm::DbErr> {
         let Some(connection) = connection_rows::Entity::find_by_id(target.connection_id)
             .one(&self.db)
@@ -737,12 +807,15 @@ impl Engine {
         else {
             return Ok(false);
         };
+        // Reconciliation compares what went out, so it needs the text exactly as it was sent.
+        let (product_url, campaign) = self.utm_facts(&post).await?;
         let view = TargetView {
             post_id: target.post_id,
             caption: target.caption.as_deref(),
             options: &target.options,
             body: &post.body,
             has_media: true,
+            utm: utm_of(post.utm_enabled, product_url.as_deref(), &campaign),
         };
         let request = match self.request(&view, &connection, platform).await {
             Ok(r) => r,

@@ -1,4 +1,4 @@
-//! The areas whose features arrive with later work. Each shows an honest empty state that
+//! The areas whose features arrive with later work (AI Studio, Analytics). Each shows an honest empty state that
 //! says what will be there — never invented data.
 
 use askama::Template;
@@ -28,14 +28,6 @@ pub const AREAS: &[Area] = &[
         summary: "Captions for every network, written from your products and photos.",
         empty_title: "No captions yet",
         empty_text: "Here you'll pick a product or a few photos, choose the networks, and get a caption for each one — in your voice, with what we changed and why.",
-    },
-    Area {
-        key: "products",
-        path: "/products",
-        title: "Products",
-        summary: "Your shop's catalog from Shopify, Etsy or Squarespace.",
-        empty_title: "No products yet",
-        empty_text: "Once a shop is connected, its products will be listed here, kept up to date, and each one will be a click away from a post.",
     },
     Area {
         key: "analytics",

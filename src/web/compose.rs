@@ -129,6 +129,16 @@ pub struct Composer {
     pub templates: Vec<(Uuid, String)>,
     pub template_id: Option<Uuid>,
     pub has_connections: bool,
+    /// The product the post is made from: its id, title and link.
+    pub product: Option<ProductRef>,
+    /// Tag the product's links with UTM parameters (the checkbox).
+    pub utm_enabled: bool,
+}
+
+pub struct ProductRef {
+    pub id: Uuid,
+    pub title: String,
+    pub url: Option<String>,
 }
 
 impl Composer {
@@ -408,13 +418,19 @@ struct Selection {
     connections: Vec<connections::Model>,
     library: Vec<media::Model>,
     templates: Vec<(Uuid, String)>,
+    product: Option<crate::products::queries::ProductDetail>,
 }
 
 async fn selection(
     state: &AppState,
     user_id: Uuid,
     selected_media: &[Uuid],
+    product_id: Option<Uuid>,
 ) -> Result<Selection, AppError> {
+    let product = match product_id {
+        Some(id) => crate::products::queries::detail(&state.db, user_id, id).await?,
+        None => None,
+    };
     let connections = posts::postable_connections(&state.db, user_id).await?;
     let mut library = media::Entity::find()
         .filter(media::Column::UserId.eq(user_id))
@@ -448,6 +464,7 @@ async fn selection(
         connections,
         library,
         templates,
+        product,
     })
 }
 
@@ -469,6 +486,7 @@ fn build(
     problems: &Problems,
     user: &users::Model,
 ) -> Composer {
+    let product_url = sel.product.as_ref().and_then(|p| p.url.as_deref());
     let mut accounts = Vec::new();
     for c in &sel.connections {
         let platform = platform_of(c);
@@ -520,7 +538,15 @@ fn build(
             errors,
             options: option_fields(c.id, &options, c, TimeZone::parse_or_utc(&user.time_zone)),
             preview: Preview {
-                caption: effective,
+                caption: match product_url {
+                    Some(url) if draft.utm_enabled => crate::domain::utm::tag_links(
+                        &effective,
+                        url,
+                        platform.as_str(),
+                        &user.utm_campaign,
+                    ),
+                    _ => effective,
+                },
                 title,
                 media: draft.media_ids.iter().take(4).copied().collect(),
                 more_media: draft.media_ids.len().saturating_sub(4),
@@ -581,6 +607,12 @@ fn build(
         drawer: false,
         templates: sel.templates,
         template_id: draft.template_id,
+        product: sel.product.map(|p| ProductRef {
+            id: p.id,
+            title: p.title,
+            url: p.url,
+        }),
+        utm_enabled: draft.utm_enabled,
     }
 }
 
@@ -703,6 +735,8 @@ async fn read_form(
         .get("template_id")
         .and_then(|t| Uuid::parse_str(t).ok());
     let product_id = form.get("product_id").and_then(|t| Uuid::parse_str(t).ok());
+    // An unticked checkbox sends nothing: `utm_shown` tells "unticked" from "not on the form".
+    let utm_enabled = form.get("utm_enabled").is_some() || form.get("utm_shown").is_none();
     let draft = Draft {
         body: form.str("body").replace("\r\n", "\n"),
         media_ids,
@@ -710,6 +744,7 @@ async fn read_form(
         when,
         product_id,
         template_id,
+        utm_enabled,
     };
     Ok((draft, when_input, problems))
 }
@@ -818,6 +853,7 @@ async fn new_page(
             .as_deref()
             .and_then(|p| Uuid::parse_str(p).ok()),
         template_id: None,
+        utm_enabled: true,
     };
     // Starting from a template: its text, and its usual networks ticked (one account of each).
     let template_id = q.template.as_deref().and_then(|t| Uuid::parse_str(t).ok());
@@ -845,7 +881,26 @@ async fn new_page(
             }
         }
     }
-    let sel = selection(&state, user.id, &media_ids).await?;
+    let sel = selection(&state, user.id, &media_ids, draft.product_id).await?;
+    // Starting from a product: its title, a short excerpt, its price and its link.
+    if q.body.is_none()
+        && template_id.is_none()
+        && let Some(p) = &sel.product
+    {
+        let price = p
+            .price
+            .map(|d| crate::domain::price::display(&d.to_string(), p.currency.as_deref()));
+        draft.body = crate::domain::product_post::caption(
+            &p.title,
+            &p.description,
+            price.as_deref(),
+            p.url.as_deref(),
+        );
+    }
+    if sel.product.is_none() {
+        // Someone else's product (or a stale link): start without one.
+        draft.product_id = None;
+    }
     let mut c = build(
         "/posts".into(),
         None,
@@ -880,7 +935,7 @@ async fn edit_page(
     if let Some(c) = checked.as_mut() {
         posts::add_environment_warnings(&state.config, c);
     }
-    let sel = selection(&state, user.id, &draft.media_ids).await?;
+    let sel = selection(&state, user.id, &draft.media_ids, draft.product_id).await?;
     let mut c = build(
         format!("/posts/{id}"),
         Some(id),
@@ -1010,7 +1065,7 @@ async fn save(
     if let Some(c) = checked.as_mut() {
         posts::add_environment_warnings(&state.config, c);
     }
-    let sel = selection(&state, user.id, &draft.media_ids).await?;
+    let sel = selection(&state, user.id, &draft.media_ids, draft.product_id).await?;
     let mut c = build(
         action,
         editing,
@@ -1043,7 +1098,7 @@ async fn check(
     if let Some(c) = checked.as_mut() {
         posts::add_environment_warnings(&state.config, c);
     }
-    let sel = selection(&state, user.id, &draft.media_ids).await?;
+    let sel = selection(&state, user.id, &draft.media_ids, draft.product_id).await?;
     let c = build(
         String::new(),
         None,
@@ -1150,8 +1205,9 @@ async fn upload(
         when: When::Draft(None),
         product_id: None,
         template_id: None,
+        utm_enabled: true,
     };
-    let sel = selection(&state, user.id, &selected).await?;
+    let sel = selection(&state, user.id, &selected, None).await?;
     let when = WhenInput {
         date: String::new(),
         time: String::new(),

@@ -23,6 +23,7 @@ pub mod health;
 pub mod media;
 pub mod notifications;
 pub mod posts;
+pub mod products;
 pub mod render;
 pub mod session;
 pub mod session_store;
@@ -137,6 +138,7 @@ pub fn router(state: AppState) -> Router {
         .merge(compose::router())
         .merge(calendar::router())
         .merge(posts::router())
+        .merge(products::router())
         .merge(notifications::router())
         .merge(caption_templates::router())
         .merge(media::router())

@@ -1,4 +1,5 @@
-//! Settings: the account's time zone and password.
+//! Settings: the account's time zone, password, API tokens and the campaign name of product
+//! links.
 
 use std::collections::BTreeMap;
 
@@ -34,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .route("/settings", get(show))
         .route("/settings/time-zone", post(set_time_zone))
         .route("/settings/password", post(change_password))
+        .route("/settings/utm-campaign", post(set_utm_campaign))
         .route("/settings/api-tokens", post(create_token))
         .route("/settings/api-tokens/{id}/revoke", post(revoke_token))
 }
@@ -56,6 +58,9 @@ struct SettingsPage {
     time_zone_choices: &'static [&'static str],
     time_zone_from_browser: bool,
     tz_error: Option<String>,
+    /// `utm_campaign` of product links, as stored or as just typed.
+    utm_campaign: String,
+    utm_error: Option<String>,
     pw_errors: BTreeMap<String, String>,
     tokens: Vec<TokenRow>,
     token_name: String,
@@ -74,6 +79,8 @@ impl SettingsPage {
             time_zone_choices: TimeZone::choices(),
             time_zone_from_browser: false,
             tz_error: None,
+            utm_campaign: user.utm_campaign.clone(),
+            utm_error: None,
             pw_errors: BTreeMap::new(),
             tokens: Vec::new(),
             token_name: String::new(),
@@ -236,6 +243,46 @@ async fn set_time_zone(
     )
     .await?;
     Ok(Redirect::to("/settings").into_response())
+}
+
+#[derive(Deserialize)]
+pub struct UtmCampaignForm {
+    #[serde(default)]
+    utm_campaign: String,
+}
+
+async fn set_utm_campaign(
+    State(state): State<AppState>,
+    session: Session,
+    CurrentUser(user): CurrentUser,
+    ctx: PageContext,
+    Form(form): Form<UtmCampaignForm>,
+) -> Result<Response, AppError> {
+    let campaign = match crate::domain::utm::Campaign::parse(&form.utm_campaign) {
+        Ok(c) => c,
+        Err(msg) => {
+            let mut page = SettingsPage::load(&state, ctx, &user).await?;
+            page.utm_error = Some(msg);
+            page.utm_campaign = form.utm_campaign.chars().take(200).collect();
+            return render::page_with_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
+        }
+    };
+    if campaign.as_str() != user.utm_campaign {
+        let mut active: users::ActiveModel = user.into();
+        active.utm_campaign = Set(campaign.as_str().to_owned());
+        active.updated_at = Set(Utc::now());
+        active.update(&state.db).await?;
+    }
+    session::flash(
+        &session,
+        FlashKind::Success,
+        format!(
+            "Product links in your posts will say utm_campaign={}.",
+            campaign.as_str()
+        ),
+    )
+    .await?;
+    Ok(Redirect::to("/settings#product-links").into_response())
 }
 
 #[derive(Deserialize)]

@@ -11,6 +11,7 @@ mod media;
 mod oauth;
 mod pages;
 mod posts;
+mod products;
 mod publishing;
 mod security;
 mod stylesheet;

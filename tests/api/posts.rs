@@ -641,6 +641,7 @@ async fn the_calendar_shows_months_and_weeks_across_the_new_year_and_dst() {
             ),
             product_id: None,
             template_id: None,
+            utm_enabled: true,
         };
         picscripter::posts::create(&app.db, s.user, &draft, Utc::now())
             .await

@@ -5,6 +5,7 @@
 
 pub mod media;
 pub mod posts;
+pub mod products;
 pub mod syncs;
 
 use axum::Json;
@@ -38,6 +39,8 @@ pub fn router() -> Router<AppState> {
                 .delete(posts::delete),
         )
         .route("/posts/{id}/metrics", get(posts::metrics))
+        .route("/products", get(products::list))
+        .route("/products/{id}", get(products::get_one))
         .route("/openapi.json", get(openapi))
         .merge(media::router())
 }
@@ -50,9 +53,9 @@ pub fn upload_router() -> Router<AppState> {
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(title = "Picscripter API", version = "1", description = "Schedule and manage posts from scripts. Authenticate with a personal API token: `Authorization: Bearer psk_…` (create one under Settings or with `picscripter create-api-token`). Errors are `{\"error\": {\"code\", \"message\", \"fields\"?}}`."),
-    paths(list_connections, syncs::start, syncs::latest, posts::create, posts::list, posts::get_one, posts::patch, posts::delete, posts::metrics, media::upload, media::list, media::show, media::update, media::delete),
+    paths(list_connections, syncs::start, syncs::latest, posts::create, posts::list, posts::get_one, posts::patch, posts::delete, posts::metrics, products::list, products::get_one, media::upload, media::list, media::show, media::update, media::delete),
     modifiers(&TokenAuth),
-    tags((name = "connections"), (name = "media"), (name = "posts"))
+    tags((name = "connections"), (name = "media"), (name = "posts"), (name = "products"))
 )]
 pub struct ApiDoc;
 

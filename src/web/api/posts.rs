@@ -50,6 +50,16 @@ pub struct CreatePost {
     pub scheduled_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub publish_now: bool,
+    /// The product the post is about (`GET /api/v1/products`).
+    pub product_id: Option<Uuid>,
+    /// Add `utm_source`/`utm_medium`/`utm_campaign` to the product's links when publishing.
+    #[serde(default = "yes")]
+    #[schema(default = true)]
+    pub utm_enabled: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// Fields present replace the post's; absent ones stay. `scheduled_at: null` makes it a draft.
@@ -64,6 +74,11 @@ pub struct PatchPost {
     pub scheduled_at: Option<Option<DateTime<Utc>>>,
     #[serde(default)]
     pub publish_now: bool,
+    /// `null` detaches the post from its product.
+    #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<Uuid>)]
+    pub product_id: Option<Option<Uuid>>,
+    pub utm_enabled: Option<bool>,
 }
 
 /// Tells "absent" (`None`) from "null" (`Some(None)`).
@@ -106,6 +121,10 @@ pub struct PostJson {
     pub scheduled_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub media_ids: Vec<Uuid>,
+    /// The product the post was made from, if any.
+    pub product_id: Option<Uuid>,
+    /// Whether the product's links get UTM parameters when published.
+    pub utm_enabled: bool,
     pub targets: Vec<TargetJson>,
     /// Things worth knowing that don't stop the post (e.g. a photo that will be converted to JPEG).
     pub warnings: Vec<Warning>,
@@ -126,6 +145,8 @@ fn json_of(p: PostSummary, media_ids: Vec<Uuid>, warnings: Vec<Warning>) -> Post
         scheduled_at: p.scheduled_at,
         created_at: p.created_at,
         media_ids,
+        product_id: p.product_id,
+        utm_enabled: p.utm_enabled,
         targets: p
             .targets
             .into_iter()
@@ -288,8 +309,9 @@ pub async fn create(
         media_ids: req.media_ids,
         targets,
         when,
-        product_id: None,
+        product_id: req.product_id,
         template_id: None,
+        utm_enabled: req.utm_enabled,
     };
     let (post, mut checked) = match posts::create(&state.db, user.id, &draft, Utc::now()).await {
         Ok(ok) => ok,
@@ -451,6 +473,12 @@ pub async fn patch(
     }
     if let Some(media) = req.media_ids {
         draft.media_ids = media;
+    }
+    if let Some(product) = req.product_id {
+        draft.product_id = product;
+    }
+    if let Some(utm) = req.utm_enabled {
+        draft.utm_enabled = utm;
     }
     if let Some(targets) = &req.targets {
         draft.targets = targets_of(&state, user.id, targets, &mut problems).await?;
