@@ -887,8 +887,11 @@ async fn new_page(
         && template_id.is_none()
         && let Some(p) = &sel.product
     {
+        // A zero price is a shop's "price on request" (Shopify variants can't be without one):
+        // not something to advertise.
         let price = p
             .price
+            .filter(|d| !d.is_zero())
             .map(|d| crate::domain::price::display(&d.to_string(), p.currency.as_deref()));
         draft.body = crate::domain::product_post::caption(
             &p.title,

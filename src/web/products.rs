@@ -108,6 +108,8 @@ impl ListView {
 struct IndexPage {
     ctx: PageContext,
     v: ListView,
+    /// Each shop's catalog sync, live while one is going.
+    syncs: Vec<crate::web::catalog_sync::SyncView>,
 }
 
 #[derive(Template)]
@@ -169,6 +171,22 @@ async fn index(
     } else {
         Empty::NoMatch
     };
+    // htmx swaps only the results as the seller types; history restores get the whole page.
+    let wants_fragment = headers.get("hx-target").and_then(|v| v.to_str().ok())
+        == Some("product-results")
+        && !headers.contains_key("hx-history-restore-request");
+    let syncs = if wants_fragment {
+        Vec::new()
+    } else {
+        let connections = state.connections.list_for_user(user.id).await?;
+        let shops: Vec<&crate::entities::connections::Model> = connections
+            .iter()
+            .filter(|c| c.kind == crate::entities::enums::ConnectionKind::Commerce)
+            .collect();
+        let mut views =
+            crate::web::catalog_sync::views_of(&state.db, &shops, &user.time_zone).await?;
+        shops.iter().filter_map(|c| views.remove(&c.id)).collect()
+    };
     let mut pairs = url::form_urlencoded::Serializer::new(String::new());
     for (k, v) in [
         ("q", filter.q.clone().unwrap_or_default()),
@@ -216,16 +234,13 @@ async fn index(
         filter_query: pairs.finish(),
         empty,
     };
-    // htmx swaps only the results as the seller types; history restores get the whole page.
-    let wants_fragment = headers.get("hx-target").and_then(|v| v.to_str().ok())
-        == Some("product-results")
-        && !headers.contains_key("hx-history-restore-request");
     let mut res = if wants_fragment {
         render::page(&ResultsFragment { v })?
     } else {
         render::page(&IndexPage {
             ctx: ctx.at("products"),
             v,
+            syncs,
         })?
     };
     // The same URL answers with the page or the fragment, so caches must tell them apart.

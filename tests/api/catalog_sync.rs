@@ -159,7 +159,9 @@ async fn the_next_sync_picks_up_a_changed_and_a_removed_product() {
     let (app, sandbox) = spawn_app_with_sandbox().await;
     app.signed_up_user().await;
     let _worker = app.spawn_worker();
-    for platform in [Platform::Etsy, Platform::Squarespace] {
+    // Etsy and Squarespace read the whole catalog again; Shopify asks only for what changed
+    // since the last sync and for the products deleted since.
+    for platform in [Platform::Etsy, Platform::Squarespace, Platform::Shopify] {
         connect(&app, &sandbox, platform).await;
         let shop = shop_id(&app, platform).await;
         let first = finished_sync(&app, shop, Duration::from_secs(60)).await;
@@ -232,6 +234,12 @@ async fn the_next_sync_picks_up_a_changed_and_a_removed_product() {
             .await;
         let third = finished_sync(&app, shop, Duration::from_secs(60)).await;
         assert_eq!(third["status"], "succeeded");
+        let mode = if platform == Platform::Shopify {
+            "changes"
+        } else {
+            "full"
+        };
+        assert_eq!(third["mode"], mode, "{platform}");
         assert_eq!(third["removed"], 1, "{platform}: {third}");
         assert_eq!(third["updated"], 1, "{platform}: {third}");
 
@@ -257,16 +265,19 @@ async fn the_next_sync_picks_up_a_changed_and_a_removed_product() {
             1,
             "the post still links its product"
         );
-        let (_, html) = app.get_html("/connections").await;
-        let detail = texts(&html, &format!("#sync-{shop} .sync-detail"));
-        assert_eq!(detail, vec!["1 changed, 1 removed"], "{platform}");
+        for page in ["/connections", "/products"] {
+            let (_, html) = app.get_html(page).await;
+            let detail = texts(&html, &format!("#sync-{shop} .sync-detail"));
+            assert_eq!(detail, vec!["1 changed, 1 removed"], "{platform} on {page}");
+        }
     }
 }
 
 #[tokio::test]
 async fn catalogs_that_end_exactly_on_a_page_boundary_are_counted_once() {
-    // Etsy pages hold 100, Squarespace 50, Shopify 30: 300 products end on a boundary on all.
-    let (app, sandbox) = spawn_app_with_sandbox_config(|c| c.products_per_shop = 300).await;
+    // Etsy pages hold 100, Squarespace 50 and a Shopify bulk export page 250: 500 products end
+    // on a page boundary on all three.
+    let (app, sandbox) = spawn_app_with_sandbox_config(|c| c.products_per_shop = 500).await;
     app.signed_up_user().await;
     let _worker = app.spawn_worker();
     for platform in [Platform::Squarespace, Platform::Shopify, Platform::Etsy] {
@@ -282,7 +293,7 @@ async fn catalogs_that_end_exactly_on_a_page_boundary_are_counted_once() {
         let expected = match platform {
             // Etsy's listing of active products leaves out the ones taken off sale.
             Platform::Etsy => sync["total"].as_i64().unwrap(),
-            _ => 300,
+            _ => 500,
         };
         assert_eq!(stored, expected, "{platform}");
         assert_eq!(
@@ -627,4 +638,155 @@ async fn nobody_can_sync_or_watch_another_seller_s_shop() {
         0,
         "nothing was started"
     );
+}
+
+#[tokio::test]
+async fn a_new_seller_syncs_two_shops_finds_a_product_and_posts_it_with_tracking() {
+    let (app, sandbox) = spawn_app_with_sandbox().await;
+    app.signed_up_user().await;
+    connect(&app, &sandbox, Platform::X).await;
+    // Etsy pages come slowly enough to watch the bar fill.
+    sandbox
+        .fault(json!({ "platform": "etsy", "path": "/listings", "latency_ms": 300 }))
+        .await;
+    let _worker = app.spawn_worker();
+    connect(&app, &sandbox, Platform::Shopify).await;
+    connect(&app, &sandbox, Platform::Etsy).await;
+    let etsy = shop_id(&app, Platform::Etsy).await;
+    let shopify = shop_id(&app, Platform::Shopify).await;
+
+    // The card's fragment, as htmx polls it, shows the bar filling.
+    let mut seen: Vec<(String, Option<u32>)> = Vec::new();
+    let started = std::time::Instant::now();
+    loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "the Etsy sync ends: {seen:?}"
+        );
+        let html = app
+            .client
+            .get(app.url(&format!("/connections/{etsy}/sync")))
+            .header("hx-request", "true")
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let headline = texts(&html, ".sync-headline").join(" ");
+        let doc = scraper::Html::parse_fragment(&html);
+        let value = doc
+            .select(&scraper::Selector::parse("progress").unwrap())
+            .next()
+            .and_then(|p| p.value().attr("value")?.parse().ok());
+        let done = headline.starts_with("Synced");
+        seen.push((headline, value));
+        if done {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let filling: Vec<&(String, Option<u32>)> = seen
+        .iter()
+        .filter(|(h, v)| h.starts_with("Syncing ") && h.contains(" / ") && v.is_some())
+        .collect();
+    assert!(filling.len() >= 2, "the bar was seen filling: {seen:?}");
+    let values: Vec<u32> = filling.iter().filter_map(|(_, v)| *v).collect();
+    assert!(
+        values.windows(2).all(|w| w[0] <= w[1]),
+        "it only grows: {values:?}"
+    );
+    let shopify_sync = finished_sync(&app, shopify, Duration::from_secs(60)).await;
+    assert_eq!(shopify_sync["status"], "succeeded");
+
+    // Found by search on the products page.
+    let (id, title, url): (Uuid, String, String) = {
+        let row = app
+            .scalar_string(&format!(
+                "SELECT id::text || '|' || title || '|' || url FROM products
+                 WHERE connection_id = '{shopify}' AND url IS NOT NULL AND price IS NOT NULL
+                 ORDER BY title LIMIT 1 OFFSET 40"
+            ))
+            .await
+            .unwrap();
+        let mut parts = row.splitn(3, '|');
+        (
+            parts.next().unwrap().parse().unwrap(),
+            parts.next().unwrap().to_owned(),
+            parts.next().unwrap().to_owned(),
+        )
+    };
+    let query: String = url::form_urlencoded::byte_serialize(title.as_bytes()).collect();
+    let (status, html) = app.get_html(&format!("/products?q={query}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains(&format!("data-product-id=\"{id}\"")),
+        "{title} is found"
+    );
+
+    // "Create post" opens the composer with the product's text and link.
+    let res = app.post_form(&format!("/products/{id}/post"), &[]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let composer = crate::helpers::location(&res);
+    let (_, html) = app.get_html(&composer).await;
+    let body: String = scraper::Html::parse_document(&html)
+        .select(&scraper::Selector::parse("textarea#body").unwrap())
+        .next()
+        .expect("the composer has a text")
+        .text()
+        .collect();
+    assert!(body.contains(&url), "the link is in the text: {body}");
+    let x = shop_id(&app, Platform::X).await;
+
+    // Posted (through the API, with the composer's text), it goes out tagged.
+    let user: Uuid = app
+        .scalar_string("SELECT id::text FROM users LIMIT 1")
+        .await
+        .unwrap()
+        .parse()
+        .unwrap();
+    let token = picscripter::security::api_tokens::create(&app.db, user, "tests")
+        .await
+        .unwrap()
+        .plaintext;
+    let res = app
+        .client
+        .post(app.url("/api/v1/posts"))
+        .bearer_auth(secrecy::ExposeSecret::expose_secret(&token))
+        .json(
+            &json!({ "body": body, "product_id": id, "targets": [{ "connection_id": x }],
+                       "publish_now": true }),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::CREATED,
+        "{}",
+        res.text().await.unwrap()
+    );
+    eventually("the post goes out", Duration::from_secs(30), || async {
+        app.scalar_i64(
+            "SELECT count(*) FROM post_targets WHERE status IN ('published', 'failed', 'unknown')",
+        )
+        .await
+            == 1
+    })
+    .await;
+    let outcome = app
+        .scalar_string("SELECT status || ' ' || coalesce(last_error, '') FROM post_targets")
+        .await
+        .unwrap();
+    assert_eq!(outcome.trim(), "published");
+    let sent: Vec<String> = sandbox
+        .published("x")
+        .await
+        .iter()
+        .map(|r| r["text"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let tagged = format!("{url}{sep}utm_source=x&utm_medium=social&utm_campaign=picscripter");
+    assert_eq!(sent, vec![body.replace(&url, &tagged)]);
+    assert!(sent[0].ends_with(&tagged), "{sent:?}");
 }

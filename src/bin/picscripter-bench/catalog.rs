@@ -132,7 +132,7 @@ async fn measure(stack: &Stack, products: usize, searches: usize) -> anyhow::Res
         (
             "a tag, in one shop, active",
             format!(
-                "/products?tag={}&connection_id={shop}&status=active",
+                "/products?tag={}&shop={shop}&status=active",
                 urlencode(&tag)
             ),
         ),

@@ -927,7 +927,8 @@ async fn create(
             "Either text or media.media_ids must be provided.",
         );
     }
-    if text.chars().count() > MAX_TEXT {
+    // X weighs text as twitter-text does: every link counts as 23, wide characters as 2.
+    if crate::domain::caption::x_weighted_length(&text) > MAX_TEXT {
         return forbidden(TOO_LONG);
     }
 
