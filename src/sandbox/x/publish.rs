@@ -928,7 +928,7 @@ async fn create(
         );
     }
     // X weighs text as twitter-text does: every link counts as 23, wide characters as 2.
-    if crate::domain::caption::x_weighted_length(&text) > MAX_TEXT {
+    if crate::domain::caption::x_weighted_length(text) > MAX_TEXT {
         return forbidden(TOO_LONG);
     }
 
