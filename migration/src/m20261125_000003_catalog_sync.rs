@@ -80,6 +80,13 @@ ALTER TABLE products ADD COLUMN seen_by_sync uuid;
 
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 CREATE INDEX products_search_idx ON products USING gin (lower(title) gin_trgm_ops);
+-- Search also matches a whole tag (any case) or the shop's own id, through their own indexes,
+-- so the planner can OR the three instead of reading every product.
+CREATE FUNCTION lower_tags(tags text[]) RETURNS text[] LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT coalesce(array_agg(lower(t)), '{}') FROM unnest(tags) t
+$$;
+CREATE INDEX products_tags_idx ON products USING gin (lower_tags(tags));
+CREATE INDEX products_external_idx ON products (external_id);
 CREATE INDEX products_connection_idx ON products (connection_id, status);
 CREATE INDEX posts_product_idx ON posts (product_id) WHERE product_id IS NOT NULL;
 
@@ -95,6 +102,9 @@ ALTER TABLE posts DROP COLUMN IF EXISTS utm_enabled;
 DROP INDEX IF EXISTS posts_product_idx;
 DROP INDEX IF EXISTS products_connection_idx;
 DROP INDEX IF EXISTS products_search_idx;
+DROP INDEX IF EXISTS products_tags_idx;
+DROP INDEX IF EXISTS products_external_idx;
+DROP FUNCTION IF EXISTS lower_tags(text[]);
 ALTER TABLE products DROP COLUMN IF EXISTS seen_by_sync;
 ALTER TABLE products DROP COLUMN IF EXISTS fingerprint;
 ALTER TABLE products DROP COLUMN IF EXISTS remote_status;

@@ -120,13 +120,6 @@ pub struct ProductRow {
     pub synced_at: DateTime<Utc>,
 }
 
-#[derive(FromQueryResult)]
-struct Counted {
-    #[sea_orm(nested)]
-    row: ProductRow,
-    total: i64,
-}
-
 /// One page of products and how many match in all.
 #[derive(Clone, Debug)]
 pub struct ProductPage {
@@ -175,7 +168,7 @@ fn conditions(user_id: Uuid, filter: &Filter) -> (String, Vec<DbValue>) {
         let exact = arg(q.to_owned().into());
         sql.push_str(&format!(
             " AND (lower(p.title) LIKE lower({pattern}) \
-               OR EXISTS (SELECT 1 FROM unnest(p.tags) tag WHERE lower(tag) = lower({exact})) \
+               OR lower_tags(p.tags) @> ARRAY[lower({exact})] \
                OR p.external_id = {exact})"
         ));
     }
@@ -197,9 +190,7 @@ fn conditions(user_id: Uuid, filter: &Filter) -> (String, Vec<DbValue>) {
         .filter(|t| !t.is_empty())
     {
         let a = arg(tag.to_owned().into());
-        sql.push_str(&format!(
-            " AND EXISTS (SELECT 1 FROM unnest(p.tags) tag WHERE lower(tag) = lower({a}))"
-        ));
+        sql.push_str(&format!(" AND lower_tags(p.tags) @> ARRAY[lower({a})]"));
     }
     (sql, values)
 }
@@ -238,26 +229,23 @@ pub async fn list(
     let limit = values.len();
     values.push((page.saturating_sub(1).saturating_mul(per_page) as i64).into());
     let offset = values.len();
+    // The page (a top-N sort of the matches) and the count, side by side on two connections:
+    // a window count would sort every match with all its columns first.
     let sql = format!(
-        "SELECT {COLUMNS}, count(*) OVER () AS total FROM products p \
+        "SELECT {COLUMNS} FROM products p \
          JOIN connections c ON c.id = p.connection_id \
          WHERE {cond} ORDER BY {} LIMIT ${limit} OFFSET ${offset}",
         filter.sort.order_by()
     );
-    let rows = Counted::find_by_statement(Statement::from_sql_and_values(
+    let rows = ProductRow::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
         &sql,
         values,
     ))
-    .all(db)
-    .await?;
-    let total = match rows.first() {
-        Some(r) => r.total.max(0) as u64,
-        // Past the last page (or nothing matches): the window count isn't there, so ask.
-        None => count(db, user_id, filter).await?,
-    };
+    .all(db);
+    let (rows, total) = futures::try_join!(rows, count(db, user_id, filter))?;
     Ok(ProductPage {
-        rows: rows.into_iter().map(|r| r.row).collect(),
+        rows,
         total,
         page,
         per_page,
