@@ -53,6 +53,9 @@ const MAX_FAILURES_IN_A_ROW: u32 = 6;
 /// Throttle answers in a row before a sync gives up (a platform that never lets us through).
 const MAX_THROTTLES_IN_A_ROW: u32 = 200;
 
+/// Products written by one sync beyond which the table's statistics are refreshed.
+const ANALYZE_AFTER: i32 = 1_000;
+
 /// The longest single wait between two attempts.
 const MAX_WAIT: Duration = Duration::from_secs(120);
 
@@ -701,6 +704,16 @@ impl Syncer {
             return Ok(Outcome::Released);
         }
         txn.commit().await?;
+        // A first sync can add thousands of rows at once, long before autovacuum's next look:
+        // fresh statistics keep search on its indexes right away.
+        if sync.created + sync.updated > ANALYZE_AFTER
+            && let Err(e) = self
+                .db
+                .execute_unprepared("ANALYZE products")
+                .await
+        {
+            tracing::warn!(error = %e, "couldn't refresh the products' statistics");
+        }
         tracing::info!(sync = %sync.id, removed, "catalog sync succeeded");
         Ok(Outcome::Succeeded)
     }
