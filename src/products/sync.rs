@@ -707,10 +707,7 @@ impl Syncer {
         // A first sync can add thousands of rows at once, long before autovacuum's next look:
         // fresh statistics keep search on its indexes right away.
         if sync.created + sync.updated > ANALYZE_AFTER
-            && let Err(e) = self
-                .db
-                .execute_unprepared("ANALYZE products")
-                .await
+            && let Err(e) = self.db.execute_unprepared("ANALYZE products").await
         {
             tracing::warn!(error = %e, "couldn't refresh the products' statistics");
         }

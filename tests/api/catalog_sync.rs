@@ -211,10 +211,7 @@ async fn the_next_sync_picks_up_a_changed_and_a_removed_product() {
             .unwrap()
             .parse()
             .unwrap();
-        let user = app
-            .scalar_string("SELECT id::text FROM users LIMIT 1")
-            .await
-            .unwrap();
+        let user = app.newest_user_id().await;
         app.scalar_i64(&format!(
             "WITH p AS (INSERT INTO posts (id, user_id, body, product_id) VALUES
                (gen_random_uuid(), '{user}', 'Look', '{five}') RETURNING 1) SELECT count(*) FROM p"
@@ -442,12 +439,7 @@ async fn bad_product_data_is_handled_per_product_and_the_sync_goes_on() {
     })
     .await;
     app.signed_up_user().await;
-    let user: Uuid = app
-        .scalar_string("SELECT id::text FROM users LIMIT 1")
-        .await
-        .unwrap()
-        .parse()
-        .unwrap();
+    let user = app.newest_user_id().await;
     let (connection, _) = app
         .state
         .connections
@@ -523,17 +515,8 @@ async fn the_api_starts_one_sync_at_a_time_and_reports_its_progress() {
     connect(&app, &sandbox, Platform::X).await;
     let shop = shop_id(&app, Platform::Etsy).await;
     let social = shop_id(&app, Platform::X).await;
-    let user: Uuid = app
-        .scalar_string("SELECT id::text FROM users LIMIT 1")
-        .await
-        .unwrap()
-        .parse()
-        .unwrap();
-    let token = picscripter::security::api_tokens::create(&app.db, user, "tests")
-        .await
-        .unwrap()
-        .plaintext;
-    let bearer = format!("Bearer {}", secrecy::ExposeSecret::expose_secret(&token));
+    let user = app.newest_user_id().await;
+    let bearer = format!("Bearer {}", app.api_token_of(user).await);
     let api = |method: reqwest::Method, path: String| {
         app.client
             .request(method, app.url(&path))
@@ -739,20 +722,11 @@ async fn a_new_seller_syncs_two_shops_finds_a_product_and_posts_it_with_tracking
     let x = shop_id(&app, Platform::X).await;
 
     // Posted (through the API, with the composer's text), it goes out tagged.
-    let user: Uuid = app
-        .scalar_string("SELECT id::text FROM users LIMIT 1")
-        .await
-        .unwrap()
-        .parse()
-        .unwrap();
-    let token = picscripter::security::api_tokens::create(&app.db, user, "tests")
-        .await
-        .unwrap()
-        .plaintext;
+    let token = app.api_token_of(app.newest_user_id().await).await;
     let res = app
         .client
         .post(app.url("/api/v1/posts"))
-        .bearer_auth(secrecy::ExposeSecret::expose_secret(&token))
+        .bearer_auth(&token)
         .json(
             &json!({ "body": body, "product_id": id, "targets": [{ "connection_id": x }],
                        "publish_now": true }),

@@ -653,6 +653,26 @@ impl TestApp {
         }
     }
 
+    /// The newest user's id.
+    pub async fn newest_user_id(&self) -> uuid::Uuid {
+        self.scalar_string("SELECT id::text FROM users ORDER BY created_at DESC LIMIT 1")
+            .await
+            .expect("a user exists")
+            .parse()
+            .unwrap()
+    }
+
+    /// A fresh personal API token of `user`, in plain text.
+    pub async fn api_token_of(&self, user: uuid::Uuid) -> String {
+        use secrecy::ExposeSecret as _;
+        picscripter::security::api_tokens::create(&self.db, user, "tests")
+            .await
+            .unwrap()
+            .plaintext
+            .expose_secret()
+            .to_owned()
+    }
+
     pub async fn user_count(&self) -> i64 {
         self.scalar_i64("SELECT count(*) FROM users").await
     }

@@ -12,7 +12,7 @@ use picscripter::domain::Platform;
 use picscripter::platforms::{RemoteAccount, TokenSet};
 use reqwest::StatusCode;
 use sea_orm::{ConnectionTrait as _, Statement};
-use secrecy::{ExposeSecret as _, SecretString};
+use secrecy::SecretString;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -20,13 +20,8 @@ use crate::helpers::{
     TestApp, TestSandbox, eventually, location, spawn_app, spawn_app_with, texts,
 };
 
-/// The newest user's id.
 async fn user_id(app: &TestApp) -> Uuid {
-    app.scalar_string("SELECT id::text FROM users ORDER BY created_at DESC LIMIT 1")
-        .await
-        .unwrap()
-        .parse()
-        .unwrap()
+    app.newest_user_id().await
 }
 
 /// Saves a connection of `platform` for `user` as connecting it would; returns its id.
@@ -136,12 +131,7 @@ async fn titles(app: &TestApp, path: &str) -> Vec<String> {
 }
 
 async fn api_token(app: &TestApp, user: Uuid) -> String {
-    picscripter::security::api_tokens::create(&app.db, user, "tests")
-        .await
-        .unwrap()
-        .plaintext
-        .expose_secret()
-        .to_owned()
+    app.api_token_of(user).await
 }
 
 async fn api_get(app: &TestApp, token: &str, path: &str) -> (StatusCode, Value) {
