@@ -262,7 +262,7 @@ fn is_regional_indicator(c: char) -> bool {
 }
 
 /// Unicode 16.0 `Extended_Pictographic` (emoji-data.txt), as ranges of code points.
-fn is_extended_pictographic(c: char) -> bool {
+pub(crate) fn is_extended_pictographic(c: char) -> bool {
     const RANGES: &[(u32, u32)] = &[
         (0x00A9, 0x00A9),
         (0x00AE, 0x00AE),
@@ -448,7 +448,7 @@ fn tagged_words<'t>(
 /// a known top-level domain (any two-letter country code, or a common generic one), and may
 /// carry a port and a path. Trailing punctuation and unbalanced closing brackets are left out,
 /// so "see example.com." links `example.com`.
-fn url_spans(text: &str) -> Vec<Range<usize>> {
+pub(crate) fn url_spans(text: &str) -> Vec<Range<usize>> {
     let chars: Vec<(usize, char)> = text.char_indices().collect();
     let mut spans = Vec::new();
     let mut i = 0;

@@ -10,8 +10,10 @@
 //! the issues a seller sees, `schedule` turns a local date and time into an instant, `status` is
 //! the publishing life cycle, `template` fills captions in from products and `calendar` lays
 //! days out in the user's zone, `utm` tags product links and `price` writes prices.
+//! `authenticity` rewrites generated captions so they read like the seller wrote them.
 
 pub mod account;
+pub mod authenticity;
 pub mod calendar;
 pub mod caption;
 pub mod limits;
