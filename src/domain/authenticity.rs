@@ -144,6 +144,13 @@ pub fn humanize(text: &str, ctx: &Context) -> Outcome {
 
 /// Byte ranges of `text` that no rule may edit inside.
 fn protected_spans(text: &str, ctx: &Context) -> Vec<Range<usize>> {
+    let mut spans = protected_but_hashtags(text, ctx);
+    spans.extend(hashtag_spans(text));
+    spans
+}
+
+/// The protected spans apart from the hashtags themselves, which rule 4 may remove whole.
+fn protected_but_hashtags(text: &str, ctx: &Context) -> Vec<Range<usize>> {
     let mut spans = url_spans(text);
     spans.extend(number_spans(text));
     for name in mentions(text) {
@@ -151,7 +158,6 @@ fn protected_spans(text: &str, ctx: &Context) -> Vec<Range<usize>> {
         let marker = text[..start].chars().next_back().map_or(0, char::len_utf8);
         spans.push(start - marker..start + name.len());
     }
-    spans.extend(hashtag_spans(text));
     for fixed in ctx.protected.iter().copied().chain(ctx.call_to_action) {
         let fixed = fixed.trim();
         if fixed.is_empty() {
@@ -456,14 +462,28 @@ fn stock_phrases(text: &mut String, ctx: &Context, changes: &mut Vec<Change>) {
                 from = found.end;
                 continue;
             }
+            let at_start = starts_sentence(text, found.start);
             let mut end = found.end;
-            if let Some(c) = text[end..].chars().next()
+            // Punctuation that closed the phrase goes with it only when the phrase opened the
+            // sentence; mid-sentence it ends what came before.
+            if at_start
+                && let Some(c) = text[end..].chars().next()
                 && stock.eat.contains(&c)
             {
                 end += c.len_utf8();
             }
+            // Removing an opener that is the whole sentence ("Seamlessly.") would leave a bare
+            // full stop.
+            let next = text[end..].trim_start_matches(' ').chars().next();
+            if stock.replacement.is_empty()
+                && at_start
+                && next.is_none_or(|c| matches!(c, '.' | '!' | '?' | ',' | ';' | ':' | '\n'))
+                && end == found.end
+            {
+                from = found.end;
+                continue;
+            }
             let before = text[found.start..end].to_owned();
-            let at_start = starts_sentence(text, found.start);
             let original_capital = before.chars().next().is_some_and(char::is_uppercase);
             let replacement = if original_capital {
                 capitalize_first(stock.replacement)
@@ -744,11 +764,8 @@ fn hashtag_limit(text: &mut String, ctx: &Context, changes: &mut Vec<Change>) {
         return;
     };
     let spans = hashtag_spans(text);
-    let others: Vec<Range<usize>> = {
-        let all = protected_spans(text, ctx);
-        // A hashtag inside a protected name ("#1 Mug #MugLife") is part of that name.
-        all.into_iter().filter(|r| !spans.contains(r)).collect()
-    };
+    // A hashtag inside a link or a protected name ("Mug #MugLife") is part of it.
+    let others = protected_but_hashtags(text, ctx);
     let mut seen: Vec<String> = Vec::new();
     let mut drop: Vec<(Range<usize>, String)> = Vec::new();
     for span in spans {
@@ -909,6 +926,17 @@ fn call_to_action(text: &mut String, ctx: &Context, changes: &mut Vec<Change>) {
             let rest = &text[found.end..];
             let punct = rest.len() - rest.trim_start_matches(['!', '.']).len();
             let end = found.end + punct;
+            // Only a generic call to action that is a sentence of its own is replaced: "Shop now
+            // and save" or "Check it out: <link>" would not survive the swap.
+            let whole_sentence = starts_sentence(text, found.start)
+                && text[end..]
+                    .chars()
+                    .next()
+                    .is_none_or(|c| c == '\n' || (punct > 0 && c.is_whitespace()));
+            if !whole_sentence {
+                from = found.end;
+                continue;
+            }
             let before = text[found.start..end].to_owned();
             let present = text.to_lowercase().contains(&cta.to_lowercase());
             let replacement = if present {
@@ -986,7 +1014,7 @@ fn tidy(text: &mut String, ctx: &Context) {
                 let next = rest.trim_start_matches(' ').chars().next();
                 let line_start = out.trim_end_matches(' ').is_empty()
                     || out.trim_end_matches(' ').ends_with('\n');
-                if next.is_some_and(|d| matches!(d, ',' | '.' | '!' | '?' | ';' | ':'))
+                if next.is_none_or(|d| matches!(d, ',' | '.' | '!' | '?' | ';' | ':' | '\n'))
                     || line_start
                 {
                     continue;
@@ -1102,6 +1130,31 @@ mod tests {
                 Rule::RepeatedOpener,
             ),
             (
+                "New mugs are in, look no further.",
+                None,
+                "New mugs are in.",
+                Rule::StockPhrase,
+            ),
+            ("Seamlessly.", None, "Seamlessly.", Rule::StockPhrase),
+            (
+                "Shop now and save 10%.",
+                cta,
+                "Shop now and save 10%.",
+                Rule::GenericCallToAction,
+            ),
+            (
+                "Check it out: https://shop.example/p/cup",
+                cta,
+                "Check it out: https://shop.example/p/cup",
+                Rule::GenericCallToAction,
+            ),
+            (
+                "Buy now! Only $12.50.",
+                cta,
+                "Order yours at https://shop.example/p/mug. Only $12.50.",
+                Rule::GenericCallToAction,
+            ),
+            (
                 "Fresh stock. Shop now!",
                 cta,
                 "Fresh stock. Order yours at https://shop.example/p/mug",
@@ -1209,6 +1262,16 @@ mod tests {
     }
 
     #[test]
+    fn a_protected_hashtag_is_kept_even_over_the_cap() {
+        let c = Context {
+            protected: &["#MugLife"],
+            ..ctx(Platform::X, Strength::Standard)
+        };
+        let out = humanize("#one #two #MugLife #three", &c);
+        assert_eq!(out.text, "#one #two #MugLife");
+    }
+
+    #[test]
     fn changes_serialise_with_snake_case_rules() {
         let out = humanize(
             "Shop now!",
@@ -1248,6 +1311,7 @@ mod tests {
                     Just("$12.50".to_string()),
                     Just("9,99 €".to_string()),
                     Just("USD 12.50".to_string()),
+                    Just("Linen Towel".to_string()),
                     Just("🎉".to_string()),
                     Just("👍🏽".to_string()),
                     Just("🇩🇪".to_string()),
@@ -1264,6 +1328,23 @@ mod tests {
                 0..30,
             )
             .prop_map(|parts| parts.join(" "))
+        }
+
+        /// The same pieces glued together without spaces, mixed with arbitrary characters, so
+        /// the scanners meet awkward boundaries.
+        fn glued_text() -> impl Strategy<Value = String> {
+            proptest::collection::vec(
+                prop_oneof![
+                    caption_text(),
+                    "\\PC{0,4}",
+                    Just("—".to_string()),
+                    Just("!!".to_string()),
+                    Just(" -- ".to_string()),
+                    Just("  ".to_string()),
+                ],
+                0..6,
+            )
+            .prop_map(|parts| parts.concat())
         }
 
         fn any_context() -> impl Strategy<Value = Context<'static>> {
@@ -1292,9 +1373,23 @@ mod tests {
                 for url in crate::domain::caption::urls(&text) {
                     prop_assert!(out.text.contains(url), "{url} lost from {:?}", out.text);
                 }
-                for price in ["$12.50", "9,99 €", "USD 12.50"] {
-                    prop_assert_eq!(text.matches(price).count(), out.text.matches(price).count());
+                for fixed in ["$12.50", "9,99 €", "USD 12.50", "Linen Towel"] {
+                    prop_assert_eq!(text.matches(fixed).count(), out.text.matches(fixed).count());
                 }
+            }
+
+            #[test]
+            fn any_text_keeps_its_links_and_settles_in_one_pass(
+                text in glued_text(),
+                c in any_context(),
+            ) {
+                let once = humanize(&text, &c);
+                for url in crate::domain::caption::urls(&text) {
+                    prop_assert!(once.text.contains(url), "{url} lost from {:?}", once.text);
+                }
+                let twice = humanize(&once.text, &c);
+                prop_assert_eq!(&twice.text, &once.text);
+                prop_assert!(twice.changes.is_empty(), "{:?}", twice.changes);
             }
 
             #[test]
