@@ -244,8 +244,8 @@ impl<'t> Scan<'t> {
             if whole_tokens
                 && !between.is_empty()
                 && between.chars().all(|c| c == ' ' || c == '\t')
-                && wa.to_lowercase() == wb.to_lowercase()
-                && !LEGIT_DOUBLES.contains(&wa.to_lowercase().as_str())
+                && canonical(wa) == canonical(wb)
+                && !LEGIT_DOUBLES.contains(&canonical(wa).as_str())
             {
                 out.push((
                     DOUBLED,
@@ -271,7 +271,8 @@ impl<'t> Scan<'t> {
             let lower = word.to_lowercase();
             let mut reasons = Vec::new();
             let mut after = word.to_owned();
-            if let Some((_, right)) = MISSPELLINGS.iter().find(|(wrong, _)| *wrong == lower) {
+            let misspelt = MISSPELLINGS.iter().find(|(wrong, _)| *wrong == lower);
+            if let Some((_, right)) = misspelt {
                 after = same_case(word, right);
                 reasons.push(format!("“{word}” is usually spelt “{right}”"));
             }
@@ -296,7 +297,11 @@ impl<'t> Scan<'t> {
         let before = self.text[..w.range.start].chars().next_back();
         let after = self.text[w.range.end..].chars().next();
         let after2 = self.text[w.range.end..].chars().nth(1);
-        before.is_none_or(|c| c.is_whitespace() || "(\"“'‘".contains(c))
+        // Glued to a comma the spacing rule separates ("yes,i") it stands alone too.
+        let glued = before.is_some_and(|c| {
+            ",.!?".contains(c) && self.missing_space_after(w.range.start - c.len_utf8())
+        });
+        (glued || before.is_none_or(|c| c.is_whitespace() || "(\"“'‘".contains(c)))
             && after.is_none_or(|c| {
                 !c.is_alphanumeric() && !(c == '.' && after2.is_some_and(char::is_alphabetic))
             })
@@ -349,8 +354,9 @@ impl<'t> Scan<'t> {
             // After a digit, a closing bracket or quote: "It's $5. then" still ends a sentence.
             return prev.is_alphanumeric() || ")\"”'’".contains(prev);
         }
-        let bare = word.replace('.', "").to_lowercase();
-        !(word.contains('.') || bare.chars().count() < 2 || ABBREVIATIONS.contains(&bare.as_str()))
+        // Only the last piece counts: "e.g" and "U.S" end in one letter, "done.Next" doesn't.
+        let last = word.rsplit('.').next().unwrap_or("").to_lowercase();
+        !(last.chars().count() < 2 || ABBREVIATIONS.contains(&last.as_str()))
     }
 
     /// Punctuation at byte `p` that needs a space after it: `,` `!` `?` before a letter, or
@@ -453,6 +459,15 @@ impl<'t> Scan<'t> {
             after,
             reason: reason.into(),
         }
+    }
+}
+
+/// The word as it will read after spelling fixes, for comparing: "Teh" and "the" are the same.
+fn canonical(word: &str) -> String {
+    let lower = word.to_lowercase();
+    match MISSPELLINGS.iter().find(|(wrong, _)| *wrong == lower) {
+        Some((_, right)) => right.to_lowercase(),
+        None => lower,
     }
 }
 
