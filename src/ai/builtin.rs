@@ -185,7 +185,7 @@ fn brief_hooks(tone: Tone) -> &'static [&'static str] {
             "Heads up!",
             "Quick one:",
             "Don't miss this.",
-            "Today only matters if you know:",
+            "Before you scroll on:",
             "Read this before the day gets away:",
             "Just so you know:",
         ],
@@ -276,15 +276,15 @@ fn brief_ctas(tone: Tone) -> &'static [&'static str] {
 
 fn price_lines(tone: Tone) -> &'static [&'static str] {
     match tone {
-        Tone::Friendly => &["{p}.", "It's {p}.", "Price: {p}"],
+        Tone::Friendly => &["{p}", "It's {p}.", "Price: {p}"],
         Tone::Playful => &[
             "Yours for {p}.",
             "All for {p}.",
             "{p}, and worth every bit.",
         ],
-        Tone::Professional => &["Price: {p}", "Priced at {p}.", "{p}."],
-        Tone::Luxury => &["{p}.", "Yours for {p}.", "Priced at {p}."],
-        Tone::Urgent => &["Just {p}.", "{p}.", "Price: {p}"],
+        Tone::Professional => &["Price: {p}", "Priced at {p}.", "{p}"],
+        Tone::Luxury => &["{p}", "Yours for {p}.", "Priced at {p}."],
+        Tone::Urgent => &["Just {p}.", "{p}", "Price: {p}"],
     }
 }
 
@@ -391,16 +391,14 @@ fn from_product(
     let mut body = Vec::new();
     if !sentences.is_empty() {
         let start = rng.below(sentences.len().min(3));
-        let mut chosen: Vec<String> = sentences
+        let chosen: Vec<String> = sentences
             .iter()
             .cycle()
             .skip(start)
             .take(sentence_count(platform).min(sentences.len()))
             .cloned()
             .collect();
-        if chosen.len() == 2 && rng.below(2) == 1 {
-            chosen.swap(0, 1);
-        }
+        // Kept in the description's order: a later sentence often leans on an earlier one.
         body = chosen;
     }
     // The seller's own words come first when they gave some.
@@ -519,7 +517,7 @@ fn push_sentence(out: &mut Vec<String>, current: &mut String) {
     let digits = s.chars().filter(char::is_ascii_digit).count();
     let spec_like = (s.contains(':') && digits > 0) || digits * 5 > chars;
     let stock = STOCK_PHRASES.iter().any(|p| s.to_lowercase().contains(p));
-    if chars >= 12 && chars <= SENTENCE_MAX_CHARS && !spec_like && !stock {
+    if (12..=SENTENCE_MAX_CHARS).contains(&chars) && !spec_like && !stock {
         let mut s = s.to_owned();
         if !s.ends_with(['.', '!', '?']) {
             s.push('.');

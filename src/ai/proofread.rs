@@ -303,7 +303,7 @@ impl<'t> Scan<'t> {
         });
         (glued || before.is_none_or(|c| c.is_whitespace() || "(\"“'‘".contains(c)))
             && after.is_none_or(|c| {
-                !c.is_alphanumeric() && !(c == '.' && after2.is_some_and(char::is_alphabetic))
+                !(c.is_alphanumeric() || c == '.' && after2.is_some_and(char::is_alphabetic))
             })
     }
 
