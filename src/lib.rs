@@ -3,6 +3,7 @@
 //! One library behind two processes — `picscripter serve` (web) and `picscripter-worker` — plus
 //! the platform emulator `picscripter-sandbox`. Module map (see docs/ARCHITECTURE.md):
 //!
+//! - `ai`: the AI Studio's writers and proofreading, pure Rust.
 //! - `config`: typed configuration from the environment, every problem listed at once.
 //! - `domain`: rules with no I/O (platforms, accounts, time zones…).
 //! - `entities`: SeaORM entities, one per table.
@@ -12,6 +13,7 @@
 //! - `jobs` and `worker`: background work under apalis.
 //! - `db`, `redis`, `telemetry`, `app`, `cli`: plumbing.
 
+pub mod ai;
 pub mod app;
 pub mod cli;
 pub mod config;

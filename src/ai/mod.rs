@@ -1,0 +1,8 @@
+//! Writing help for the AI Studio. Caption providers arrive here: Gemini when `GEMINI_API_KEY`
+//! is set, and the built-in writer ([`builtin`]) when it isn't — labelled "Built-in writer",
+//! never presented as AI. [`proofread`] is the rule-based proofreading used without a key.
+//!
+//! Everything here is pure: no I/O, no clock, and the same inputs always give the same text.
+
+pub mod builtin;
+pub mod proofread;
