@@ -203,38 +203,31 @@ pub async fn active_of(
         .await
 }
 
-/// The latest sync of each of `connection_ids` (running, or else the last finished).
+/// A shop's latest sync (the one going, or else the last finished) and when one last succeeded.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct Latest {
+    #[sea_orm(nested)]
+    pub sync: Model,
+    pub last_success: Option<DateTime<Utc>>,
+}
+
+/// The latest sync of each of `connection_ids`, in one statement (the progress fragment asks
+/// every second while a sync runs).
 pub async fn latest_of(
     db: &impl ConnectionTrait,
     connection_ids: &[Uuid],
-) -> Result<Vec<Model>, DbErr> {
+) -> Result<Vec<Latest>, DbErr> {
     if connection_ids.is_empty() {
         return Ok(Vec::new());
     }
-    Model::find_by_statement(Statement::from_sql_and_values(
+    Latest::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
-        "SELECT DISTINCT ON (connection_id) * FROM catalog_syncs
-         WHERE connection_id = ANY($1)
-         ORDER BY connection_id, (status IN ('queued', 'running')) DESC, created_at DESC",
-        [connection_ids.to_vec().into()],
-    ))
-    .all(db)
-    .await
-}
-
-/// The last successful sync of each of `connection_ids`.
-pub async fn last_succeeded_of(
-    db: &impl ConnectionTrait,
-    connection_ids: &[Uuid],
-) -> Result<Vec<Model>, DbErr> {
-    if connection_ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    Model::find_by_statement(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        "SELECT DISTINCT ON (connection_id) * FROM catalog_syncs
-         WHERE connection_id = ANY($1) AND status = 'succeeded'
-         ORDER BY connection_id, finished_at DESC",
+        "SELECT DISTINCT ON (s.connection_id) s.*,
+                (SELECT max(o.finished_at) FROM catalog_syncs o
+                  WHERE o.connection_id = s.connection_id AND o.status = 'succeeded') AS last_success
+         FROM catalog_syncs s
+         WHERE s.connection_id = ANY($1)
+         ORDER BY s.connection_id, (s.status IN ('queued', 'running')) DESC, s.created_at DESC",
         [connection_ids.to_vec().into()],
     ))
     .all(db)

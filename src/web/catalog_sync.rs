@@ -193,23 +193,17 @@ pub async fn views_of(
     tz: &str,
 ) -> Result<HashMap<Uuid, SyncView>, sea_orm::DbErr> {
     let ids: Vec<Uuid> = shops.iter().map(|c| c.id).collect();
-    let latest: HashMap<Uuid, catalog_syncs::Model> = sync::latest_of(db, &ids)
+    let latest: HashMap<Uuid, sync::Latest> = sync::latest_of(db, &ids)
         .await?
         .into_iter()
-        .map(|s| (s.connection_id, s))
-        .collect();
-    let succeeded: HashMap<Uuid, DateTime<Utc>> = sync::last_succeeded_of(db, &ids)
-        .await?
-        .into_iter()
-        .filter_map(|s| Some((s.connection_id, s.finished_at?)))
+        .map(|l| (l.sync.connection_id, l))
         .collect();
     Ok(shops
         .iter()
         .map(|c| {
-            (
-                c.id,
-                SyncView::new(c, latest.get(&c.id), succeeded.get(&c.id).copied(), tz),
-            )
+            let l = latest.get(&c.id);
+            let view = SyncView::new(c, l.map(|l| &l.sync), l.and_then(|l| l.last_success), tz);
+            (c.id, view)
         })
         .collect())
 }

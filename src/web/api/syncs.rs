@@ -141,10 +141,10 @@ pub async fn latest(
     Path(id): Path<String>,
 ) -> Result<Json<SyncJson>, AppError> {
     let connection = owned_connection(&state, user.id, &id).await?;
-    let sync = sync::latest_of(&state.db, &[connection.id])
+    let latest = sync::latest_of(&state.db, &[connection.id])
         .await?
         .into_iter()
         .next()
         .ok_or(AppError::NotFound)?;
-    Ok(Json(sync.into()))
+    Ok(Json(latest.sync.into()))
 }
