@@ -77,6 +77,10 @@ pub struct Config {
     pub media_max_video_bytes: u64,
     pub gemini_api_key: Option<SecretString>,
     pub gemini_model: String,
+    /// How long one Gemini call may take before the Studio gives up on it.
+    pub gemini_timeout_secs: u64,
+    /// AI Studio calls to a paid provider (Gemini) one user may make per hour.
+    pub ai_rate_limit_per_hour: u32,
     pub metrics_token: Option<SecretString>,
     /// Trust `X-Forwarded-For` for the client address (only behind a proxy that sets it).
     pub trust_proxy: bool,
@@ -350,6 +354,8 @@ impl Config {
         let gemini_model = r
             .get("GEMINI_MODEL")
             .unwrap_or_else(|| "gemini-3.5-flash".into());
+        let gemini_timeout_secs = r.number("GEMINI_TIMEOUT_SECS", 30u64, 1, 600);
+        let ai_rate_limit_per_hour = r.number("AI_RATE_LIMIT_PER_HOUR", 120u32, 1, 1_000_000);
         let metrics_token = r.get("METRICS_TOKEN").map(SecretString::from);
         let trust_proxy = r.bool("TRUST_PROXY", false);
         let rate_limit_per_minute = r.number("RATE_LIMIT_PER_MINUTE", 600u32, 10, 1_000_000);
@@ -403,6 +409,8 @@ impl Config {
             media_max_video_bytes,
             gemini_api_key,
             gemini_model,
+            gemini_timeout_secs,
+            ai_rate_limit_per_hour,
             metrics_token,
             trust_proxy,
             rate_limit_per_minute,
