@@ -46,6 +46,15 @@ pub enum AppError {
         retry_after_secs: u64,
         message: String,
     },
+    /// A service we depend on (Gemini) didn't give an answer; the message says why in plain
+    /// words.
+    #[error("upstream {code}: {message}")]
+    Upstream {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+        retry_after_secs: Option<u64>,
+    },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -163,6 +172,13 @@ impl IntoResponse for AppError {
                 message,
                 retry_after_secs: Some(retry_after_secs),
                 ..ErrorInfo::for_status(StatusCode::TOO_MANY_REQUESTS)
+            },
+            AppError::Upstream { status, code, message, retry_after_secs } => ErrorInfo {
+                code,
+                title: "That didn't work".into(),
+                message,
+                retry_after_secs,
+                ..ErrorInfo::for_status(status)
             },
             AppError::Internal(err) => {
                 let reference = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();

@@ -3,7 +3,8 @@
 //! One library behind two processes — `picscripter serve` (web) and `picscripter-worker` — plus
 //! the platform emulator `picscripter-sandbox`. Module map (see docs/ARCHITECTURE.md):
 //!
-//! - `ai`: the AI Studio's writers and proofreading, pure Rust.
+//! - `ai`: the AI Studio's writers and proofreading (pure Rust) and the Gemini client.
+//! - `studio`: the AI Studio's service — provider choice, authenticity pass, allowance.
 //! - `config`: typed configuration from the environment, every problem listed at once.
 //! - `domain`: rules with no I/O (platforms, accounts, time zones…).
 //! - `entities`: SeaORM entities, one per table.
@@ -29,6 +30,7 @@ pub mod posts;
 pub mod products;
 pub mod publishing;
 pub mod redis;
+pub mod studio;
 pub mod sandbox;
 pub mod security;
 pub mod state;

@@ -28,6 +28,8 @@ pub struct AppState {
     pub csp: Arc<str>,
     /// Where catalog syncs are queued for the worker.
     pub sync_queue: crate::jobs::sync_catalog::Enqueuer,
+    /// The AI Studio: which provider writes, and its per-user allowance.
+    pub studio: crate::studio::Studio,
 }
 
 impl AppState {
@@ -50,6 +52,7 @@ impl AppState {
         let media = MediaStore::from_config(&config)?;
         let sync_queue =
             crate::jobs::sync_catalog::Enqueuer::new(config.redis_url(), &config.redis_key_prefix);
+        let studio = crate::studio::Studio::from_config(&config);
         let config = Arc::new(config);
         let connections = Connections::new(
             db.clone(),
@@ -66,6 +69,7 @@ impl AppState {
             media,
             csp,
             sync_queue,
+            studio,
         })
     }
 }

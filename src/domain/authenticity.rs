@@ -57,7 +57,7 @@ pub enum Rule {
 }
 
 /// One edit: what was there, what is there now, and why, in plain words for the seller.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Change {
     pub rule: Rule,
     pub before: String,

@@ -1,4 +1,4 @@
-//! The areas whose features arrive with later work (AI Studio, Analytics). Each shows an honest empty state that
+//! The areas whose features arrive with later work (Analytics). Each shows an honest empty state that
 //! says what will be there — never invented data.
 
 use askama::Template;
@@ -21,14 +21,6 @@ pub struct Area {
 }
 
 pub const AREAS: &[Area] = &[
-    Area {
-        key: "studio",
-        path: "/studio",
-        title: "AI Studio",
-        summary: "Captions for every network, written from your products and photos.",
-        empty_title: "No captions yet",
-        empty_text: "Here you'll pick a product or a few photos, choose the networks, and get a caption for each one — in your voice, with what we changed and why.",
-    },
     Area {
         key: "analytics",
         path: "/analytics",

@@ -784,7 +784,7 @@ fn next_hour(now: DateTime<Utc>) -> DateTime<Utc> {
     trimmed + Duration::hours(1)
 }
 
-fn is_drawer(headers: &HeaderMap) -> bool {
+pub fn is_drawer(headers: &HeaderMap) -> bool {
     headers.get("hx-target").and_then(|v| v.to_str().ok()) == Some("drawer")
 }
 
@@ -956,6 +956,44 @@ async fn edit_page(
         .await?;
     c.locked = posts::edit_refusal(&targets);
     respond(ctx, c, StatusCode::OK)
+}
+
+/// Opens the composer (the drawer for an htmx request aimed at `#drawer`, else the page) on a
+/// draft made elsewhere — the AI Studio's captions and photos — for the seller to schedule.
+pub async fn open_with(
+    state: &AppState,
+    user: &users::Model,
+    ctx: PageContext,
+    headers: &HeaderMap,
+    draft: &Draft,
+) -> Result<Response, AppError> {
+    let zone = TimeZone::parse_or_utc(&user.time_zone);
+    let when = when_of(draft.when, zone, next_hour(Utc::now()));
+    let mut checked = posts::check(&state.db, user.id, draft).await?.ok();
+    if let Some(c) = checked.as_mut() {
+        posts::add_environment_warnings(&state.config, c);
+    }
+    let sel = selection(state, user.id, &draft.media_ids, draft.product_id).await?;
+    let mut c = build(
+        "/posts".into(),
+        None,
+        draft,
+        when,
+        sel,
+        checked.as_ref(),
+        &Problems::default(),
+        user,
+    );
+    c.drawer = is_drawer(headers);
+    respond(ctx, c, StatusCode::OK)
+}
+
+/// The caption counters the composer shows for one account, for other pages (the Studio).
+pub fn counters_for(platform: Platform, caption: &str) -> Vec<Counter> {
+    match TargetOptions::default_for(platform) {
+        Some(options) => counters(platform, caption, &options),
+        None => Vec::new(),
+    }
 }
 
 pub async fn create(

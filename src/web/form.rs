@@ -39,6 +39,14 @@ impl FormData {
             .collect()
     }
 
+    /// Fields named `{prefix}{rest}`, as `(rest, value)` in the form's order.
+    pub fn prefixed(&self, prefix: &str) -> Vec<(&str, &str)> {
+        self.pairs
+            .iter()
+            .filter_map(|(k, v)| k.strip_prefix(prefix).map(|rest| (rest, v.as_str())))
+            .collect()
+    }
+
     /// Fields named `{prefix}{rest}`, as `rest → value` (first value wins).
     pub fn with_prefix(&self, prefix: &str) -> HashMap<String, String> {
         let mut out = HashMap::new();

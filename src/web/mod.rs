@@ -28,6 +28,7 @@ pub mod render;
 pub mod session;
 pub mod session_store;
 pub mod settings;
+pub mod studio;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -139,6 +140,7 @@ pub fn router(state: AppState) -> Router {
         .merge(calendar::router())
         .merge(posts::router())
         .merge(products::router())
+        .merge(studio::router())
         .merge(notifications::router())
         .merge(caption_templates::router())
         .merge(media::router())

@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/products", get(index))
         .route("/products/{id}", get(show))
         .route("/products/{id}/post", post(create_post))
+        .route("/products/{id}/studio", post(to_studio))
 }
 
 /// The list's query string, as typed: anything unreadable is ignored (the API names it).
@@ -363,19 +364,40 @@ async fn show(
     })
 }
 
-/// "Create post": brings the product's main photo into the library (when it can) and opens the
-/// composer on `/posts/new?product_id=…&media=…`, which fills the text in from the product.
+/// "Write it yourself": brings the product's main photo into the library (when it can) and opens
+/// the composer on `/posts/new?product_id=…&media=…`, which fills the text in from the product.
 async fn create_post(
     State(state): State<AppState>,
     session: Session,
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
+    start_from(state, session, user, id, "/posts/new").await
+}
+
+/// "Create post": the same, into the AI Studio (`/studio?product_id=…&media=…`), which writes a
+/// caption per network from the product.
+async fn to_studio(
+    State(state): State<AppState>,
+    session: Session,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    start_from(state, session, user, id, "/studio").await
+}
+
+async fn start_from(
+    state: AppState,
+    session: Session,
+    user: crate::entities::users::Model,
+    id: String,
+    page: &str,
+) -> Result<Response, AppError> {
     let id = Uuid::parse_str(&id).map_err(|_| AppError::NotFound)?;
     let p = queries::detail(&state.db, user.id, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let mut target = format!("/posts/new?product_id={}", p.id);
+    let mut target = format!("{page}?product_id={}", p.id);
     let note = match p.image_urls.first() {
         None => Some("This product has no photo, so the post starts without one. Add one from your media library if you like.".to_owned()),
         Some(url) => {

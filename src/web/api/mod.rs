@@ -3,6 +3,7 @@
 //! Errors are `{"error": {"code", "message", "fields"?}}` (rendered by `error::render`).
 //! The OpenAPI document at `/api/v1/openapi.json` is generated from the handlers' annotations.
 
+pub mod captions;
 pub mod media;
 pub mod posts;
 pub mod products;
@@ -27,6 +28,7 @@ use crate::state::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/connections", get(list_connections))
+        .route("/captions", axum::routing::post(captions::create))
         .route(
             "/connections/{id}/sync",
             get(syncs::latest).post(syncs::start),
@@ -53,9 +55,9 @@ pub fn upload_router() -> Router<AppState> {
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(title = "Picscripter API", version = "1", description = "Schedule and manage posts from scripts. Authenticate with a personal API token: `Authorization: Bearer psk_…` (create one under Settings or with `picscripter create-api-token`). Errors are `{\"error\": {\"code\", \"message\", \"fields\"?}}`."),
-    paths(list_connections, syncs::start, syncs::latest, posts::create, posts::list, posts::get_one, posts::patch, posts::delete, posts::metrics, products::list, products::get_one, media::upload, media::list, media::show, media::update, media::delete),
+    paths(captions::create, list_connections, syncs::start, syncs::latest, posts::create, posts::list, posts::get_one, posts::patch, posts::delete, posts::metrics, products::list, products::get_one, media::upload, media::list, media::show, media::update, media::delete),
     modifiers(&TokenAuth),
-    tags((name = "connections"), (name = "media"), (name = "posts"), (name = "products"))
+    tags((name = "captions"), (name = "connections"), (name = "media"), (name = "posts"), (name = "products"))
 )]
 pub struct ApiDoc;
 
