@@ -15,5 +15,6 @@ mod products;
 mod publishing;
 mod security;
 mod stylesheet;
+mod studio;
 
 mod helpers;
