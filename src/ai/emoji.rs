@@ -152,7 +152,12 @@ fn fallback(tone: Tone) -> Option<&'static str> {
 /// The emoji a single word suggests, if any.
 pub fn emoji_for_word(word: &str) -> Option<&'static str> {
     let lower = word.to_lowercase();
-    if NOT_PLURALS.contains(&lower.as_str()) {
+    // "coffee's" is one word to Unicode's word boundaries.
+    let lower = lower
+        .strip_suffix("'s")
+        .or_else(|| lower.strip_suffix("’s"))
+        .unwrap_or(&lower);
+    if NOT_PLURALS.contains(&lower) {
         return None;
     }
     KEYWORDS.iter().find_map(|&(key, emoji)| {
@@ -525,6 +530,13 @@ mod tests {
                 Platform::Linkedin,
                 Tone::Professional,
                 "Meet the linen towel.",
+            ),
+            (
+                "a possessive still matches",
+                "Our coffee's aroma fills the room.",
+                Platform::Linkedin,
+                Tone::Professional,
+                "Our coffee's aroma fills the room. ☕",
             ),
             (
                 "news is not the plural of new",
