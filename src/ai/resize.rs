@@ -487,49 +487,49 @@ fn paragraphs(text: &str) -> Vec<Range<usize>> {
     out
 }
 
-/// Whether a paragraph is only links and hashtags (the block that closes a post).
-fn is_link_or_tag_block(text: &str, paragraph: &Range<usize>) -> bool {
-    let spans: Vec<Range<usize>> = url_spans(text)
-        .into_iter()
-        .chain(hashtag_spans(text))
-        .collect();
-    lines(text)
-        .iter()
-        .filter(|l| paragraph.start <= l.range.start && l.range.end <= paragraph.end)
-        .all(|l| only_spans(text, &l.range, &spans))
-}
-
-/// `text` with `sentence` after the first paragraph's text: on its last line when that line
-/// ends a sentence, else as a paragraph of its own; before the paragraph when the first one is
-/// only links and hashtags.
+/// `text` with `sentence` after the first paragraph's text, and before the call to action, link
+/// or hashtags that close it (YouTube's "Hook.\nlink", X's "Get it here:\nlink"): appended to
+/// that text's last line when it ends a sentence, else on a line (or, at the paragraph's end, in
+/// a paragraph) of its own. When the first paragraph opens with its closing part, the sentence
+/// goes in a paragraph before it.
 fn insert_sentence(text: &str, sentence: &str) -> String {
     let paras = paragraphs(text);
     let Some(first) = paras.first() else {
         return sentence.to_owned();
     };
-    if is_link_or_tag_block(text, first) {
-        return format!(
-            "{}{sentence}\n\n{}",
-            &text[..first.start],
-            &text[first.start..]
-        );
-    }
-    let last_line = &text[first.clone()]
-        .rsplit('\n')
-        .next()
-        .unwrap_or_default()
-        .trim_end();
-    let last_line_start = first.end - text[first.clone()].rsplit('\n').next().unwrap_or("").len();
-    let line_range = last_line_start..first.end;
-    let ends_sentence = last_line.ends_with(['.', '!', '?', '"', '”', ')']);
-    let plain_text = !overlaps(&url_spans(text), &line_range)
-        && !only_spans(text, &line_range, &hashtag_spans(text));
-    let end = last_line_start + last_line.len();
-    if ends_sentence && plain_text {
-        format!("{} {sentence}{}", &text[..end], &text[end..])
+    let links = url_spans(text);
+    let tags = hashtag_spans(text);
+    let para_lines: Vec<Range<usize>> = lines(text)
+        .into_iter()
+        .map(|l| l.range)
+        .filter(|l| first.start <= l.start && l.end <= first.end)
+        .collect();
+    let closing = para_lines.iter().position(|l| {
+        overlaps(&links, l)
+            || only_spans(text, l, &tags)
+            || text[l.clone()].trim_end().ends_with(':')
+    });
+    let target = match closing {
+        Some(0) => {
+            return format!(
+                "{}{sentence}\n\n{}",
+                &text[..first.start],
+                &text[first.start..]
+            );
+        }
+        Some(c) => para_lines[c - 1].clone(),
+        None => para_lines[para_lines.len() - 1].clone(),
+    };
+    let end = target.start + text[target].trim_end().len();
+    let ends_sentence = text[..end].ends_with(['.', '!', '?', '"', '”', ')']);
+    let gap = if ends_sentence {
+        " "
+    } else if closing.is_some() {
+        "\n"
     } else {
-        format!("{}\n\n{sentence}{}", &text[..end], &text[end..])
-    }
+        "\n\n"
+    };
+    format!("{}{gap}{sentence}{}", &text[..end], &text[end..])
 }
 
 /// `text` with `url` as a paragraph of its own, before a closing hashtag block if there is one.
@@ -698,6 +698,28 @@ mod tests {
             lengthen(text, Platform::X, &b),
             "Meet our Linen Towel, $19.99\n\nA soft, stonewashed linen towel.\n\nhttps://shop.example/products/linen-towel"
         );
+    }
+
+    #[test]
+    fn lengthen_puts_the_sentence_before_a_call_to_action_and_link_in_the_same_paragraph() {
+        let t = tags(&[]);
+        let b = brief(Some(towel(&t)));
+        for (text, want) in [
+            (
+                "Meet our Linen Towel.\nhttps://shop.example/products/linen-towel",
+                "Meet our Linen Towel. A soft, stonewashed linen towel.\nhttps://shop.example/products/linen-towel",
+            ),
+            (
+                "Get it here:\nhttps://shop.example/products/linen-towel",
+                "A soft, stonewashed linen towel.\n\nGet it here:\nhttps://shop.example/products/linen-towel",
+            ),
+            (
+                "$19.99\nGet it here:\nhttps://shop.example/products/linen-towel",
+                "$19.99\nA soft, stonewashed linen towel.\nGet it here:\nhttps://shop.example/products/linen-towel",
+            ),
+        ] {
+            assert_eq!(lengthen(text, Platform::Youtube, &b), want, "{text:?}");
+        }
     }
 
     #[test]
