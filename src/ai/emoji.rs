@@ -4,9 +4,15 @@
 //! Placement rule: an emoji goes right after the sentence's closing punctuation (and any closing
 //! quote or bracket), with one space before it: "Meet our coffee mug. ☕". A sentence without
 //! closing punctuation gets it at the end of its line: "Price: $19.99 🏷️". Each sentence gets at
-//! most one. A sentence is skipped when it contains a link, when it already ends in an emoji or
-//! sits on a line that does, and when its line is only hashtags, links or @mentions; the emoji
-//! therefore never lands inside a link, a hashtag, a mention or a number.
+//! most one. A sentence is skipped when it contains a link, when it ends in `:` (a call to action
+//! introducing the link below it), when it already ends in an emoji or sits on a line that does,
+//! and when its line is only hashtags, links or @mentions; the emoji therefore never lands inside
+//! a link, a hashtag, a mention or a number.
+//!
+//! What goes where: each sentence takes the first of its own words that suggests an emoji not
+//! yet in the text; then words of the product's title and tags suggest emoji for a sentence that
+//! names the product and has none yet; when nothing was placed, the tone's fallback goes on the
+//! first sentence that can take one.
 //!
 //! Cap rule: the emoji already in the text plus the added ones never exceed
 //! `authenticity::emoji_cap(platform, Strength::Standard)`, and one call adds at most
@@ -229,8 +235,8 @@ pub fn add(
         }
     }
 
-    // Then the product's title and tags, on the sentence naming the product (or the first
-    // sentence still free).
+    // Then the product's title and tags, on a sentence naming the product that has none yet;
+    // on any other sentence they would illustrate nothing.
     if let Some(p) = product {
         let title = p.title.trim().to_lowercase();
         let sources = std::iter::once(p.title).chain(p.tags.iter().map(String::as_str));
@@ -249,7 +255,7 @@ pub fn add(
                             .to_lowercase()
                             .contains(&title)
                 });
-                if let Some(i) = naming.or_else(|| (0..sentences.len()).find(free)) {
+                if let Some(i) = naming {
                     chosen.push((i, emoji));
                 }
             }
@@ -395,7 +401,9 @@ fn sentences(text: &str) -> Vec<Sentence> {
             .iter()
             .any(|l| l.start < s.range.end && s.range.start < l.end);
         let inside = blocked.iter().any(|b| b.start < s.at && s.at < b.end);
-        s.open = s.open && !has_link && !inside && !ends_with_emoji(trimmed);
+        // "Get yours here:" introduces what follows; an emoji would come between them.
+        let introduces = body.trim_end().ends_with(':');
+        s.open = s.open && !has_link && !introduces && !inside && !ends_with_emoji(trimmed);
     }
     // A sentence followed by an emoji on its line already has one.
     for s in &mut out {
@@ -441,11 +449,11 @@ mod tests {
                 "Our Dogs love these. 🐶 Cats too! 🐱",
             ),
             (
-                "a link line and a hashtag line get nothing",
+                "a call to action ending in a colon, a link line and a hashtag line get nothing",
                 "Get the tea here:\nhttps://shop.example/tea\n\n#coffee #gift",
                 Platform::Instagram,
                 Tone::Professional,
-                "Get the tea here: 🍵\nhttps://shop.example/tea\n\n#coffee #gift",
+                "Get the tea here:\nhttps://shop.example/tea\n\n#coffee #gift",
             ),
             (
                 "words inside links and hashtags suggest nothing",
@@ -597,6 +605,49 @@ mod tests {
         );
         assert_eq!(out.text, "Tea first. 🍵 Then coffee. ☕");
         assert_eq!(out.emoji, vec!["🍵", "☕"]);
+    }
+
+    #[test]
+    fn built_in_captions_get_emoji_the_authenticity_engine_leaves_alone() {
+        use crate::ai::builtin::{Brief, write};
+        let tags = vec!["coffee".to_string(), "gift ideas".to_string()];
+        let product = ProductFacts {
+            title: "Stoneware Coffee Mug",
+            description: "A hand-thrown mug for your morning coffee. Glazed in soft sage. Makes a lovely gift.",
+            price: Some("$24.00"),
+            tags: &tags,
+            url: Some("https://shop.example/products/mug"),
+        };
+        for tone in Tone::ALL {
+            let brief = Brief {
+                product: Some(product),
+                brief: "",
+                tone,
+                call_to_action: None,
+                hashtags: true,
+            };
+            for platform in Platform::ALL {
+                let caption = write(&brief, platform, 3).text;
+                let out = add(&caption, platform, Some(&product), tone);
+                let ctx = Context {
+                    platform,
+                    strength: Strength::Standard,
+                    call_to_action: None,
+                    protected: &[],
+                };
+                let changes = humanize(&out.text, &ctx).changes;
+                assert!(
+                    changes.iter().all(|c| c.rule != Rule::Emoji),
+                    "{platform} {tone}: {}",
+                    out.text
+                );
+                assert!(out.text.contains("$24.00"));
+                assert!(out.text.contains("https://shop.example/products/mug"));
+                if emoji_cap(platform, Strength::Standard).is_some() {
+                    assert!(!out.emoji.is_empty(), "{platform} {tone}: {caption}");
+                }
+            }
+        }
     }
 
     mod properties {
