@@ -491,7 +491,7 @@ fn paragraphs(text: &str) -> Vec<Range<usize>> {
 /// or hashtags that close it (YouTube's "Hook.\nlink", X's "Get it here:\nlink"): appended to
 /// that text's last line when it ends a sentence, else on a line (or, at the paragraph's end, in
 /// a paragraph) of its own. When the first paragraph opens with its closing part, the sentence
-/// goes in a paragraph before it.
+/// goes in a paragraph before it. A line ending with the price keeps it last.
 fn insert_sentence(text: &str, sentence: &str) -> String {
     let paras = paragraphs(text);
     let Some(first) = paras.first() else {
@@ -520,6 +520,14 @@ fn insert_sentence(text: &str, sentence: &str) -> String {
         Some(c) => para_lines[c - 1].clone(),
         None => para_lines[para_lines.len() - 1].clone(),
     };
+    // On a line that closes with the price ("… It's $19.99."), the sentence goes before it.
+    let on_line = line_sentences(text, &target);
+    if on_line.len() > 1
+        && let Some(last) = on_line.last()
+        && text[last.clone()].contains(|c: char| c.is_ascii_digit())
+    {
+        return format!("{}{sentence} {}", &text[..last.start], &text[last.start..]);
+    }
     let end = target.start + text[target].trim_end().len();
     let ends_sentence = text[..end].ends_with(['.', '!', '?', '"', '”', ')']);
     let gap = if ends_sentence {
@@ -786,6 +794,39 @@ mod tests {
         assert!(fits(&out, Platform::X));
     }
 
+    #[test]
+    fn built_in_captions_shorten_and_lengthen_keeping_the_link_and_price() {
+        use crate::ai::builtin::write;
+        let t = tags(&[
+            "linen",
+            "bathroom",
+            "slow living",
+            "gift ideas",
+            "home",
+            "towel",
+        ]);
+        for tone in Tone::ALL {
+            let b = Brief {
+                tone,
+                ..brief(Some(towel(&t)))
+            };
+            for platform in Platform::ALL {
+                for variation in 0..3 {
+                    let caption = write(&b, platform, variation).text;
+                    let short = shorten(&caption, platform);
+                    let long = lengthen(&caption, platform, &b);
+                    for out in [&short, &long] {
+                        assert!(out.contains("$19.99"), "{platform} {tone}: {out}");
+                        assert!(out.contains("https://shop.example/products/linen-towel"));
+                        assert!(fits(out, platform));
+                    }
+                    assert!(short.chars().count() <= caption.chars().count());
+                    assert!(long.chars().count() >= caption.chars().count());
+                }
+            }
+        }
+    }
+
     mod properties {
         use super::*;
         use proptest::prelude::*;
@@ -829,13 +870,16 @@ mod tests {
                 .collect()
         }
 
-        /// Whether the text of each line of `small` is found in `big`, in order.
+        /// Whether each sentence of `small` is found in `big`, in order.
         fn in_order(small: &str, big: &str) -> bool {
             let mut pos = 0;
-            for line in small.lines().map(str::trim).filter(|l| !l.is_empty()) {
-                match big[pos..].find(line) {
-                    Some(i) => pos += i + line.len(),
-                    None => return false,
+            for line in lines(small) {
+                for s in line_sentences(small, &line.range) {
+                    let sentence = &small[s];
+                    match big[pos..].find(sentence) {
+                        Some(i) => pos += i + sentence.len(),
+                        None => return false,
+                    }
                 }
             }
             true
