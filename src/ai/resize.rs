@@ -73,8 +73,9 @@ pub fn shorten(text: &str, platform: Platform) -> String {
 /// the platform's limit: a sentence of the product's description (in the description's order),
 /// the price (in the tone's plain wording), the product link, and, when the brief asks for
 /// hashtags, hashtags from the product's tags up to `hashtag_cap(platform, Standard)`. A
-/// sentence or the price goes after the first paragraph's text; the link goes before a trailing
-/// hashtag block; hashtags join it.
+/// sentence or the price goes after the first paragraph's text (but before a price closing that
+/// text, and before a call to action, link or hashtags sharing its paragraph); the link goes
+/// before a trailing hashtag block; hashtags join it.
 pub fn lengthen(text: &str, platform: Platform, brief: &Brief<'_>) -> String {
     let Some(product) = brief.product else {
         return text.to_owned();
@@ -158,7 +159,7 @@ fn overlaps(spans: &[Range<usize>], r: &Range<usize>) -> bool {
     spans.iter().any(|s| s.start < r.end && r.start < s.end)
 }
 
-/// A line of `text`: its range without the newline, and its content trimmed.
+/// A line of `text`, as its byte range without the newline.
 struct Line {
     range: Range<usize>,
 }
