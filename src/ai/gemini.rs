@@ -220,6 +220,9 @@ impl Gemini {
         &self,
         req: &CaptionsRequest<'_>,
     ) -> Result<BTreeMap<Platform, String>, GeminiError> {
+        if req.platforms.is_empty() {
+            return Ok(BTreeMap::new());
+        }
         let mut parts = vec![Part::Text(captions_prompt(req))];
         parts.extend(req.images.iter().map(Part::Image));
         let platforms = req.platforms;
@@ -247,6 +250,9 @@ impl Gemini {
         text: &str,
         language: &str,
     ) -> Result<Vec<Correction>, GeminiError> {
+        if text.trim().is_empty() {
+            return Ok(Vec::new());
+        }
         let prompt = format!(
             "Proofread this {language} social media caption. Suggest only fixes of spelling, \
              grammar, punctuation and spacing. Do not rewrite for style or tone. Never touch \
