@@ -1069,6 +1069,93 @@ mod tests {
         assert_eq!(kept, vec![c("grate", "great")]);
     }
 
+    fn config(extra: &[(&str, &str)]) -> Config {
+        let env: std::collections::BTreeMap<String, String> = [
+            ("DATABASE_URL", "postgres://postgres@127.0.0.1/picscripter"),
+            ("REDIS_URL", "redis://127.0.0.1:6379"),
+            ("JWT_SECRET", "0123456789abcdef0123456789abcdef-and-more"),
+            (
+                "ENCRYPTION_KEYS_JSON",
+                r#"{"1":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}"#,
+            ),
+            ("ENCRYPTION_KEY_CURRENT", "1"),
+        ]
+        .iter()
+        .chain(extra)
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        Config::from_env(&env).unwrap()
+    }
+
+    #[test]
+    fn gemini_is_configured_only_with_a_key_and_goes_to_the_sandbox_when_there_is_one() {
+        assert!(GeminiConfig::from_config(&config(&[])).is_none());
+        let real = GeminiConfig::from_config(&config(&[
+            ("GEMINI_API_KEY", "k"),
+            ("GEMINI_MODEL", "gemini-3.8-flash"),
+            ("GEMINI_TIMEOUT_SECS", "12"),
+        ]))
+        .unwrap();
+        assert_eq!(real.model, "gemini-3.8-flash");
+        assert_eq!(real.timeout, Duration::from_secs(12));
+        assert_eq!(real.base_url.host_str(), Some(GOOGLE_HOST));
+        let sandboxed = GeminiConfig::from_config(&config(&[
+            ("GEMINI_API_KEY", "k"),
+            ("SANDBOX_URL", "http://127.0.0.1:9900"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            sandboxed.base_url.as_str(),
+            "http://127.0.0.1:9900/gemini/generativelanguage.googleapis.com"
+        );
+    }
+
+    #[test]
+    fn the_captions_prompt_states_the_facts_the_limits_and_what_to_avoid() {
+        let tags = vec!["ceramics".to_owned(), "mug".to_owned()];
+        let product = ProductFacts {
+            title: "Clay mug",
+            description: "Wheel-thrown.",
+            price: Some("€24,00"),
+            tags: &tags,
+            url: Some("https://shop.example/mug"),
+        };
+        let brief = Brief {
+            product: Some(product),
+            brief: "Back in stock",
+            tone: crate::ai::builtin::Tone::Playful,
+            call_to_action: Some("Grab one"),
+            hashtags: false,
+        };
+        let prompt = captions_prompt(&CaptionsRequest {
+            brief: &brief,
+            platforms: &[Platform::X, Platform::Pinterest],
+            language: "German",
+            images: &[],
+            avoid: Some("Old caption"),
+            variation: 4,
+        });
+        for expected in [
+            "Product: \"Clay mug\"",
+            "€24,00",
+            "ceramics, mug",
+            "https://shop.example/mug",
+            "Back in stock",
+            "Tone: playful",
+            "German",
+            "Grab one",
+            "do not use any",
+            "- x: at most 280",
+            "- pinterest: at most 800",
+            "keep the price and link verbatim",
+            "clearly different caption from this one",
+            "Old caption",
+            "variation 4",
+        ] {
+            assert!(prompt.contains(expected), "{expected:?} in {prompt}");
+        }
+    }
+
     #[test]
     fn the_sandbox_address_keeps_its_path_prefix() {
         let url = Url::parse("http://127.0.0.1:9900/prefix/").unwrap();
