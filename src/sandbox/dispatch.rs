@@ -20,7 +20,7 @@ use super::faults::{Injected, Target};
 use super::oauth::Params;
 use super::recorder::Arrival;
 use super::state::Shared;
-use super::{errors, inspect, personas};
+use super::{errors, gemini, inspect, personas};
 use super::{
     etsy, facebook, instagram, linkedin, pinterest, shopify, squarespace, tiktok, x, youtube,
 };
@@ -84,6 +84,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
     };
     Router::new()
         .merge(inspect::routes())
+        // Gemini is not a platform: its static first segment wins over `/{platform}`.
+        .merge(gemini::routes())
         .route("/{platform}/{*rest}", any(front))
         .fallback(unaddressed)
         .with_state(shared)

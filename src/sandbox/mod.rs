@@ -18,6 +18,7 @@ mod dispatch;
 mod errors;
 mod faults;
 mod form;
+mod gemini;
 mod graph;
 mod graphql;
 mod inspect;
@@ -53,6 +54,7 @@ use crate::domain::Platform;
 
 pub use catalog::{DEFAULT_PRODUCTS, ProductEdit};
 pub use faults::{DEFAULT_HANG_SECS, FaultSpec, RateLimitSpec};
+pub use gemini::{GeminiFault, GeminiFaultSpec, MISMATCH_MARKER};
 pub use personas::seed_account;
 pub use published::{Duplicate, DuplicateRecord, PublishedMedia, PublishedRecord};
 pub use recorder::RecordedRequest;
@@ -160,7 +162,8 @@ impl Sandbox {
         &self.shared.config
     }
 
-    /// Every route: the ten platforms under `/{platform}/…` and the inspection endpoints under
+    /// Every route: the ten platforms under `/{platform}/…`, Gemini under
+    /// `/gemini/generativelanguage.googleapis.com/…` and the inspection endpoints under
     /// `/_sandbox`.
     pub fn router(&self) -> axum::Router {
         dispatch::router(self.shared.clone())
@@ -216,6 +219,23 @@ impl Sandbox {
     /// Removes every fault.
     pub fn clear_faults(&self) {
         self.shared.faults().clear();
+    }
+
+    /// Queues a Gemini fault, as `POST /_sandbox/gemini/faults` does: the next `spec.times`
+    /// `generateContent` requests that pass validation get it, after any queued before it.
+    pub fn add_gemini_fault(&self, spec: GeminiFaultSpec) -> Result<(), String> {
+        self.shared.gemini().add_fault(spec)
+    }
+
+    /// Empties the Gemini fault queue, as `DELETE /_sandbox/gemini/faults` does.
+    pub fn clear_gemini_faults(&self) {
+        self.shared.gemini().clear_faults();
+    }
+
+    /// The `generateContent` request bodies received, oldest first (a body that wasn't JSON is
+    /// kept as a string), as `GET /_sandbox/gemini/requests` lists them.
+    pub fn gemini_requests(&self) -> Vec<serde_json::Value> {
+        self.shared.gemini().requests()
     }
 }
 

@@ -17,6 +17,7 @@ use super::catalog::CatalogState;
 use super::clock::Clock;
 use super::facebook::publish::FbState;
 use super::faults::Faults;
+use super::gemini::GeminiState;
 use super::instagram::publish::IgState;
 use super::linkedin::publish::LiState;
 use super::media;
@@ -57,6 +58,8 @@ pub(crate) struct Shared {
     pub commerce_limits: Mutex<CommerceLimits>,
     /// Shopify's bulk operations and their files' measurements.
     pub shopify_bulk: Mutex<super::shopify::bulk::BulkState>,
+    /// Gemini's queued faults and the request bodies it received.
+    gemini: Mutex<GeminiState>,
 }
 
 impl Shared {
@@ -90,7 +93,12 @@ impl Shared {
             catalog: Mutex::new(CatalogState::new(epoch)),
             commerce_limits: Mutex::default(),
             shopify_bulk: Mutex::default(),
+            gemini: Mutex::default(),
         }
+    }
+
+    pub fn gemini(&self) -> MutexGuard<'_, GeminiState> {
+        lock(&self.gemini)
     }
 
     pub fn catalog(&self) -> MutexGuard<'_, CatalogState> {

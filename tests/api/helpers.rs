@@ -213,6 +213,9 @@ pub fn base_env(db_name: &str, prefix: &str) -> BTreeMap<String, String> {
 pub struct TestSandbox {
     pub url: String,
     pub client: Client,
+    /// The emulator itself, for what has no HTTP shortcut in these helpers (Gemini's faults
+    /// and requests).
+    pub sandbox: picscripter::sandbox::Sandbox,
     _stop: oneshot::Sender<()>,
 }
 
@@ -231,9 +234,13 @@ impl TestSandbox {
         customize(&mut config);
         let sandbox = picscripter::sandbox::Sandbox::new(config);
         let (tx, rx) = oneshot::channel::<()>();
-        tokio::spawn(picscripter::sandbox::serve(sandbox, listener, async move {
-            let _ = rx.await;
-        }));
+        tokio::spawn(picscripter::sandbox::serve(
+            sandbox.clone(),
+            listener,
+            async move {
+                let _ = rx.await;
+            },
+        ));
         let client = Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -241,6 +248,7 @@ impl TestSandbox {
         Self {
             url,
             client,
+            sandbox,
             _stop: tx,
         }
     }

@@ -6,6 +6,7 @@ mod catalog;
 mod catalog_sync;
 mod cli;
 mod connections;
+mod gemini;
 mod health;
 mod media;
 mod oauth;
