@@ -112,8 +112,7 @@ impl StudioError {
             ),
             StudioError::Provider(e) => e.user_message(),
             StudioError::Internal(_) => {
-                "Something went wrong on our side. Your text is kept; try again in a moment."
-                    .into()
+                "Something went wrong on our side. Your text is kept; try again in a moment.".into()
             }
         }
     }
@@ -305,7 +304,10 @@ impl Studio {
         if ids.len() > MEDIA_MAX {
             problems.add(
                 "media_ids",
-                format!("Choose at most {MEDIA_MAX} photos (you chose {}).", ids.len()),
+                format!(
+                    "Choose at most {MEDIA_MAX} photos (you chose {}).",
+                    ids.len()
+                ),
             );
         }
         let mut media = Vec::new();
@@ -336,8 +338,7 @@ impl Studio {
                 ),
             );
         }
-        if product.is_none() && brief.is_empty() && problems.fields.get("product_id").is_none()
-        {
+        if product.is_none() && brief.is_empty() && !problems.fields.contains_key("product_id") {
             problems.add(
                 "product_id",
                 "Pick a product, or write a few words about the post in the brief.",
@@ -416,6 +417,7 @@ impl Studio {
 
     /// A caption for each of `platforms`. `avoid` (with a single platform) asks for a take
     /// different from the current text.
+    #[allow(clippy::too_many_arguments)]
     pub async fn write(
         &self,
         redis: &Redis,

@@ -698,6 +698,8 @@ struct Writer<'a> {
     /// Words of the prompt, for proofreading-like answers.
     words: Vec<String>,
     images: &'a [Vec<u8>],
+    /// Every text part of the request, to avoid repeating what it quotes.
+    prompt: String,
 }
 
 impl<'a> Writer<'a> {
@@ -724,6 +726,7 @@ impl<'a> Writer<'a> {
             title,
             words,
             images: &asked.images,
+            prompt: asked.texts.join("\n"),
         }
     }
 
@@ -853,33 +856,57 @@ impl<'a> Writer<'a> {
         }
     }
 
+    /// A caption for `network`: one of a few per network, chosen by the request's hash, and
+    /// never one that already appears in the request (a model asked for "a different take from
+    /// this one" gives a different one).
     fn caption(&mut self, network: &str) -> String {
-        let pick = self.next() % 2;
         let s = &self.subject;
         let tag: String = s
             .chars()
             .filter(|c| c.is_alphanumeric())
             .collect::<String>()
             .to_lowercase();
-        let text = match (network, pick) {
-            ("x", 0) => format!("{s} just landed. Small batch, made with care. #{tag}"),
-            ("x", _) => format!("Meet {s}: made to be used every day. Have a look!"),
-            ("instagram", 0) => {
+        let candidates: Vec<String> = match network {
+            "x" => vec![
+                format!("{s} just landed. Small batch, made with care. #{tag}"),
+                format!("Meet {s}: made to be used every day. Have a look!"),
+                format!("Back in stock: {s}. Grab one while they last."),
+            ],
+            "instagram" => vec![
                 format!(
                     "Say hello to {s} ✨\n\nMade with care, ready for its new home.\n\n#{tag} #shopsmall"
-                )
-            }
-            ("instagram", _) => format!("New in: {s} 🌿\n\nTap the link in bio.\n\n#{tag}"),
-            ("facebook", _) => {
-                format!("{s} is here! Made with care and ready to ship. Take a look.")
-            }
-            ("linkedin", _) => {
-                format!("We're proud to introduce {s}, made in small batches by our team.")
-            }
-            ("pinterest", _) => format!("{s}: a thoughtful, handmade pick for everyday use."),
-            ("tiktok", _) => format!("POV: you found {s} 👀 #{tag} #smallbusiness"),
-            (_, _) => format!("{s}: what it is, how it's made, and where to get it."),
+                ),
+                format!("New in: {s} 🌿\n\nTap the link in bio.\n\n#{tag}"),
+                format!("{s}, photographed on a slow morning.\n\nDetails in bio.\n\n#{tag}"),
+            ],
+            "facebook" => vec![
+                format!("{s} is here! Made with care and ready to ship. Take a look."),
+                format!("We've just added {s} to the shop. Tell us what you think."),
+                format!("A little news from the workshop: {s} is ready for its new home."),
+            ],
+            "linkedin" => vec![
+                format!("We're proud to introduce {s}, made in small batches by our team."),
+                format!("Behind {s}: small batches, careful hands, and a lot of testing."),
+            ],
+            "pinterest" => vec![
+                format!("{s}: a thoughtful, handmade pick for everyday use."),
+                format!("{s} — small-batch, handmade, and made to last."),
+            ],
+            "tiktok" => vec![
+                format!("POV: you found {s} 👀 #{tag} #smallbusiness"),
+                format!("Packing orders of {s} today #{tag} #smallbusiness"),
+            ],
+            _ => vec![
+                format!("{s}: what it is, how it's made, and where to get it."),
+                format!("A closer look at {s}, from the workshop to your door."),
+            ],
         };
+        let start = (self.next() % candidates.len() as u64) as usize;
+        let text = (0..candidates.len())
+            .map(|i| &candidates[(start + i) % candidates.len()])
+            .find(|c| !self.prompt.contains(c.as_str()))
+            .unwrap_or(&candidates[start])
+            .clone();
         if network == "x" {
             truncate(&text, 240)
         } else {

@@ -20,16 +20,14 @@ pub struct Area {
     pub empty_text: &'static str,
 }
 
-pub const AREAS: &[Area] = &[
-    Area {
-        key: "analytics",
-        path: "/analytics",
-        title: "Analytics",
-        summary: "What worked, per post, per network and per product.",
-        empty_title: "No numbers yet",
-        empty_text: "After your posts go out, their likes, shares, views and clicks will be collected and charted here, with the best times to post.",
-    },
-];
+pub const AREAS: &[Area] = &[Area {
+    key: "analytics",
+    path: "/analytics",
+    title: "Analytics",
+    summary: "What worked, per post, per network and per product.",
+    empty_title: "No numbers yet",
+    empty_text: "After your posts go out, their likes, shares, views and clicks will be collected and charted here, with the best times to post.",
+}];
 
 #[derive(Template)]
 #[template(path = "areas/empty.html")]

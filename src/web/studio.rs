@@ -21,7 +21,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use chrono::Utc;
-use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _};
+use sea_orm::{
+    ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _,
+};
 use serde::Deserialize;
 use tower_sessions::Session;
 use uuid::Uuid;
@@ -155,7 +157,6 @@ struct Workspace {
     c: MediaPanel,
 }
 
-
 // ---- reading the form ----
 
 /// Everything the form carried, as typed.
@@ -193,7 +194,11 @@ fn read(form: &FormData) -> Sent {
         .collect();
     media.sort();
     let raw = Raw {
-        platforms: form.all("platform").into_iter().map(str::to_owned).collect(),
+        platforms: form
+            .all("platform")
+            .into_iter()
+            .map(str::to_owned)
+            .collect(),
         product_id: form.get("product_id").map(str::to_owned),
         media_ids: media.into_iter().map(|(_, _, id)| id).collect(),
         brief: form.str("brief").to_owned(),
@@ -268,7 +273,12 @@ async fn view(
 
     let product = match input.and_then(|i| i.product.as_ref()) {
         Some(p) => Some(choice_of_detail(p)),
-        None => match sent.raw.product_id.as_deref().and_then(|id| Uuid::parse_str(id.trim()).ok()) {
+        None => match sent
+            .raw
+            .product_id
+            .as_deref()
+            .and_then(|id| Uuid::parse_str(id.trim()).ok())
+        {
             Some(id) => product_queries::detail(&state.db, user.id, id)
                 .await?
                 .as_ref()
@@ -328,7 +338,10 @@ async fn view(
                 name: m.original_filename.clone(),
                 is_video: m.mime.starts_with("video/"),
                 selected: chosen.contains(&m.id),
-                order: chosen.iter().position(|id| *id == m.id).map_or(0, |i| i + 1),
+                order: chosen
+                    .iter()
+                    .position(|id| *id == m.id)
+                    .map_or(0, |i| i + 1),
             })
             .collect(),
         upload_errors: Vec::new(),
@@ -619,7 +632,11 @@ async fn act(
         raw.platforms = vec![p.as_str().to_owned()];
     }
     if matches!(action, Action::Schedule | Action::PostNow) {
-        raw.platforms = sent.cards.iter().map(|c| c.platform.as_str().to_owned()).collect();
+        raw.platforms = sent
+            .cards
+            .iter()
+            .map(|c| c.platform.as_str().to_owned())
+            .collect();
     }
     let input = match studio.resolve(&state.db, user.id, &raw).await {
         Ok(i) => i,
@@ -664,7 +681,8 @@ async fn act(
                 }
                 Err(e) => {
                     let status = failure_status(&e);
-                    let (mut s, c) = view(&state, &user, &sent, Some(&input), BTreeMap::new()).await?;
+                    let (mut s, c) =
+                        view(&state, &user, &sent, Some(&input), BTreeMap::new()).await?;
                     s.notice = Some(message_of(e));
                     respond(ctx, &headers, s, c, status)
                 }
@@ -764,7 +782,11 @@ async fn card_action(
                 .collect();
             let before = card.text.clone();
             card.text = crate::studio::apply(&card.text, &accepted);
-            let applied = if card.text == before { 0 } else { accepted.len() };
+            let applied = if card.text == before {
+                0
+            } else {
+                accepted.len()
+            };
             card.suggestions.clear();
             note = Some(match applied {
                 0 => "No corrections applied.".to_owned(),

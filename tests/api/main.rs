@@ -15,7 +15,7 @@ mod posts;
 mod products;
 mod publishing;
 mod security;
-mod stylesheet;
 mod studio;
+mod stylesheet;
 
 mod helpers;

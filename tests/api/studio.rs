@@ -14,8 +14,8 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::helpers::{
-    TestApp, TestSandbox, eventually, location, same_origin_headers, spawn_app,
-    spawn_app_with_sandbox, spawn_app_with, texts,
+    TestApp, TestSandbox, eventually, location, same_origin_headers, spawn_app, spawn_app_with,
+    spawn_app_with_sandbox, texts,
 };
 use crate::oauth::connect;
 
@@ -54,7 +54,10 @@ fn fields_of(html: &str, selector: &str) -> Vec<(String, String)> {
                     .find(|o| o.value().attr("selected").is_some())
                     .or(all.first());
                 if let Some(o) = chosen {
-                    out.push((name.to_owned(), o.value().attr("value").unwrap_or("").to_owned()));
+                    out.push((
+                        name.to_owned(),
+                        o.value().attr("value").unwrap_or("").to_owned(),
+                    ));
                 }
             }
             _ => match v.attr("type").unwrap_or("text") {
@@ -195,16 +198,26 @@ async fn generate(app: &TestApp, product: Uuid, platforms: &[Platform]) -> (Stat
 async fn without_a_key_the_built_in_writer_writes_a_caption_per_network_and_says_so() {
     let app = spawn_app().await;
     let (_, mug) = seller_with_mug(&app).await;
-    let (status, html) = generate(&app, mug, &[Platform::X, Platform::Instagram, Platform::Linkedin]).await;
+    let (status, html) = generate(
+        &app,
+        mug,
+        &[Platform::X, Platform::Instagram, Platform::Linkedin],
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(texts(&html, "#provider-label"), ["Built-in writer"]);
     assert!(!html.contains(">Gemini<"), "never presented as AI");
     for p in [Platform::X, Platform::Instagram, Platform::Linkedin] {
         let text = caption(&html, p);
         assert!(text.contains("Speckled Mug"), "{p}: {text}");
-        assert!(text.contains("$24.00"), "{p}: the price as the shop writes it: {text}");
         assert!(
-            card_texts(&html, p, ".counter").iter().any(|c| c.starts_with("Caption")),
+            text.contains("$24.00"),
+            "{p}: the price as the shop writes it: {text}"
+        );
+        assert!(
+            card_texts(&html, p, ".counter")
+                .iter()
+                .any(|c| c.starts_with("Caption")),
             "{p} has the composer's counter"
         );
         assert!(
@@ -215,7 +228,16 @@ async fn without_a_key_the_built_in_writer_writes_a_caption_per_network_and_says
     assert_eq!(texts(&html, ".studio-card").len(), 3);
     // X's caption fits X.
     let x = caption(&html, Platform::X);
-    assert!(picscripter::domain::caption::count(Platform::X, picscripter::domain::caption::TextField::Caption, &x).unwrap().used <= 280);
+    assert!(
+        picscripter::domain::caption::count(
+            Platform::X,
+            picscripter::domain::caption::TextField::Caption,
+            &x
+        )
+        .unwrap()
+        .used
+            <= 280
+    );
 }
 
 #[tokio::test]
@@ -228,11 +250,17 @@ async fn problems_with_the_request_are_shown_next_to_their_fields_and_nothing_is
     set(&mut form, "call_to_action", &"Buy ".repeat(80));
     let (status, html) = press(&app, "/studio", &form, "generate").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(texts(&html, "#platforms-error"), ["Choose at least one network."]);
+    assert_eq!(
+        texts(&html, "#platforms-error"),
+        ["Choose at least one network."]
+    );
     assert!(texts(&html, "#product_id-error")[0].contains("write a few words"));
     assert!(texts(&html, "#call_to_action-error")[0].contains("under 200 characters"));
     let kept = fields_of(&html, "form#studio");
-    assert_eq!(get(&kept, "call_to_action"), Some("Buy ".repeat(80).as_str()));
+    assert_eq!(
+        get(&kept, "call_to_action"),
+        Some("Buy ".repeat(80).as_str())
+    );
 
     // English only without a key, said plainly.
     set(&mut form, "brief", "Our winter candles are back.");
@@ -248,7 +276,10 @@ async fn problems_with_the_request_are_shown_next_to_their_fields_and_nothing_is
     set(&mut form, "product_id", &Uuid::now_v7().to_string());
     let (status, html) = press(&app, "/studio", &form, "generate").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(texts(&html, "#product_id-error"), ["That product isn't in your catalog."]);
+    assert_eq!(
+        texts(&html, "#product_id-error"),
+        ["That product isn't in your catalog."]
+    );
 }
 
 #[tokio::test]
@@ -264,8 +295,14 @@ async fn regenerating_gives_a_different_caption_and_leaves_the_other_cards_as_ed
     let second_x = caption(&html, Platform::X);
     assert_ne!(first_x, second_x, "a different variation");
     assert!(second_x.contains("Speckled Mug"));
-    assert_eq!(caption(&html, Platform::Facebook), "My own words for Facebook.");
-    assert_eq!(get(&fields_of(&html, "form#studio"), "variation.x"), Some("1"));
+    assert_eq!(
+        caption(&html, Platform::Facebook),
+        "My own words for Facebook."
+    );
+    assert_eq!(
+        get(&fields_of(&html, "form#studio"), "variation.x"),
+        Some("1")
+    );
     assert!(card_texts(&html, Platform::X, ".studio-note")[0].contains("new take"));
 
     // And regenerating again moves on again, deterministically.
@@ -280,19 +317,29 @@ async fn proofreading_offers_corrections_to_accept_or_reject() {
     let (_, mug) = seller_with_mug(&app).await;
     let (_, html) = generate(&app, mug, &[Platform::Facebook]).await;
     let mut form = fields_of(&html, "form#studio");
-    set(&mut form, "caption.facebook", "Teh mug is the the best.  We beleive you'll love it.");
+    set(
+        &mut form,
+        "caption.facebook",
+        "Teh mug is the the best.  We beleive you'll love it.",
+    );
     let (status, html) = press(&app, "/studio", &form, "proofread:facebook").await;
     assert_eq!(status, StatusCode::OK);
     let befores = card_texts(&html, Platform::Facebook, ".fix-list .fix-before");
     assert!(befores.iter().any(|b| b == "Teh"), "{befores:?}");
     assert!(befores.iter().any(|b| b.contains("beleive")), "{befores:?}");
     // The text is untouched until the seller accepts.
-    assert_eq!(caption(&html, Platform::Facebook), "Teh mug is the the best.  We beleive you'll love it.");
+    assert_eq!(
+        caption(&html, Platform::Facebook),
+        "Teh mug is the the best.  We beleive you'll love it."
+    );
 
     // Accept all but "Teh"; it stays as written.
     let teh = befores.iter().position(|b| b == "Teh").unwrap().to_string();
     let mut form = fields_of(&html, "form#studio");
-    let first = form.iter().position(|(k, v)| k == "accept.facebook" && *v == teh).unwrap();
+    let first = form
+        .iter()
+        .position(|(k, v)| k == "accept.facebook" && *v == teh)
+        .unwrap();
     form.remove(first);
     let (_, html) = press(&app, "/studio", &form, "apply:facebook").await;
     let fixed = caption(&html, Platform::Facebook);
@@ -320,7 +367,10 @@ async fn emoji_are_added_where_they_fit_and_never_past_the_network_s_cap() {
     let after = caption(&html, Platform::Instagram);
     assert_ne!(before, after);
     assert!(card_texts(&html, Platform::Instagram, ".studio-note")[0].starts_with("Added"));
-    assert!(after.contains("https://maple.example/products/mug"), "links intact");
+    assert!(
+        after.contains("https://maple.example/products/mug"),
+        "links intact"
+    );
 
     // X reads well with two at most, however often it's asked.
     let mut html = html;
@@ -348,7 +398,10 @@ async fn shorten_and_lengthen_keep_the_link_and_the_price() {
     let short_text = caption(&shorter, Platform::Facebook);
     assert!(short_text.chars().count() <= long_text.chars().count());
     for text in [&long_text, &short_text] {
-        assert!(text.contains("https://maple.example/products/mug"), "{text}");
+        assert!(
+            text.contains("https://maple.example/products/mug"),
+            "{text}"
+        );
         assert!(text.contains("$24.00"), "{text}");
     }
 }
@@ -362,20 +415,33 @@ async fn post_now_creates_the_post_with_a_target_per_connected_account_and_each_
     connect(&app, &sandbox, Platform::Linkedin).await;
     let (_, html) = generate(&app, mug, &[Platform::X, Platform::Linkedin]).await;
     let mut form = fields_of(&html, "form#studio");
-    set(&mut form, "caption.x", "The Speckled Mug is back. $24.00 https://maple.example/products/mug");
+    set(
+        &mut form,
+        "caption.x",
+        "The Speckled Mug is back. $24.00 https://maple.example/products/mug",
+    );
     let (status, _) = press(&app, "/studio", &form, "post_now").await;
     assert_eq!(status, StatusCode::SEE_OTHER);
-    let post = app.scalar_string("SELECT id::text FROM posts").await.unwrap();
+    let post = app
+        .scalar_string("SELECT id::text FROM posts")
+        .await
+        .unwrap();
     let rows = app
         .scalar_string(&format!(
             "SELECT string_agg(c.platform || '=' || t.caption, '|' ORDER BY c.platform) FROM post_targets t JOIN connections c ON c.id = t.connection_id WHERE t.post_id = '{post}'"
         ))
         .await
         .unwrap();
-    assert!(rows.contains("x=The Speckled Mug is back. $24.00 https://maple.example/products/mug"), "{rows}");
+    assert!(
+        rows.contains("x=The Speckled Mug is back. $24.00 https://maple.example/products/mug"),
+        "{rows}"
+    );
     assert!(rows.contains("linkedin="), "{rows}");
     assert_eq!(
-        app.scalar_string(&format!("SELECT product_id::text FROM posts WHERE id = '{post}'")).await,
+        app.scalar_string(&format!(
+            "SELECT product_id::text FROM posts WHERE id = '{post}'"
+        ))
+        .await,
         Some(mug.to_string())
     );
     let _ = sandbox;
@@ -389,8 +455,14 @@ async fn a_network_that_isn_t_connected_is_named_when_scheduling_and_nothing_is_
     let form = fields_of(&html, "form#studio");
     let (status, html) = press(&app, "/studio", &form, "schedule").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(card_texts(&html, Platform::Pinterest, ".card-error")[0].contains("Pinterest isn't connected"));
-    assert!(!caption(&html, Platform::Pinterest).is_empty(), "the caption is kept");
+    assert!(
+        card_texts(&html, Platform::Pinterest, ".card-error")[0]
+            .contains("Pinterest isn't connected")
+    );
+    assert!(
+        !caption(&html, Platform::Pinterest).is_empty(),
+        "the caption is kept"
+    );
     assert_eq!(app.scalar_i64("SELECT count(*) FROM posts").await, 0);
 }
 
@@ -407,7 +479,9 @@ async fn a_new_seller_goes_from_a_synced_product_to_scheduled_captions_for_every
         connect(&app, &sandbox, p).await;
     }
     eventually("the shop is synced", Duration::from_secs(120), || async {
-        app.scalar_i64("SELECT count(*) FROM catalog_syncs WHERE status = 'succeeded'").await > 0
+        app.scalar_i64("SELECT count(*) FROM catalog_syncs WHERE status = 'succeeded'")
+            .await
+            > 0
     })
     .await;
     let product: Uuid = app
@@ -417,15 +491,17 @@ async fn a_new_seller_goes_from_a_synced_product_to_scheduled_captions_for_every
         .parse()
         .unwrap();
     let title = app
-        .scalar_string(&format!("SELECT title FROM products WHERE id = '{product}'"))
+        .scalar_string(&format!(
+            "SELECT title FROM products WHERE id = '{product}'"
+        ))
         .await
         .unwrap();
 
     // Found by the picker's search.
-    let word = title.split_whitespace().next().unwrap().to_owned();
+    let query: String = url::form_urlencoded::byte_serialize(title.as_bytes()).collect();
     let results = app
         .client
-        .get(app.url(&format!("/studio/products?product_q={word}")))
+        .get(app.url(&format!("/studio/products?product_q={query}")))
         .header("hx-request", "true")
         .send()
         .await
@@ -433,23 +509,45 @@ async fn a_new_seller_goes_from_a_synced_product_to_scheduled_captions_for_every
         .text()
         .await
         .unwrap();
-    assert!(results.contains(&format!("value=\"{product}\"")), "{title} is offered");
+    assert!(
+        results.contains(&format!("value=\"{product}\"")),
+        "{title} is offered"
+    );
 
     // "Create post" on the product leads to the Studio with it picked.
-    let res = app.post_form(&format!("/products/{product}/studio"), &[]).await;
+    let res = app
+        .post_form(&format!("/products/{product}/studio"), &[])
+        .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let studio = location(&res);
-    assert!(studio.starts_with(&format!("/studio?product_id={product}")), "{studio}");
-    let form = studio_form(&app, &studio).await;
-    let ticked: Vec<&str> = form.iter().filter(|(k, _)| k == "platform").map(|(_, v)| v.as_str()).collect();
-    assert_eq!(ticked.len(), 7, "every connected network is ticked: {ticked:?}");
+    assert!(
+        studio.starts_with(&format!("/studio?product_id={product}")),
+        "{studio}"
+    );
+    // The shop's photo lives on a CDN this machine can't reach, so the seller picks their own.
+    let photo = crate::media::stored(&app, "bowl.jpg", crate::media::jpeg(1080, 1080, 3)).await;
+    let mut form = studio_form(&app, &studio).await;
+    form.push(("media_id".into(), photo.to_string()));
+    let ticked: Vec<&str> = form
+        .iter()
+        .filter(|(k, _)| k == "platform")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert_eq!(
+        ticked.len(),
+        7,
+        "every connected network is ticked: {ticked:?}"
+    );
 
     let (status, html) = press(&app, "/studio", &form, "generate").await;
     assert_eq!(status, StatusCode::OK);
     for p in SOCIAL {
         assert!(caption(&html, p).contains(&title), "{p}");
     }
-    assert!(!texts(&html, ".authenticity-change").is_empty() || html.contains("Nothing: it already read like you."));
+    assert!(
+        !texts(&html, ".authenticity-change").is_empty()
+            || html.contains("Nothing: it already read like you.")
+    );
 
     // Proofread one, add emoji to another, regenerate a third.
     let mut form = fields_of(&html, "form#studio");
@@ -469,14 +567,19 @@ async fn a_new_seller_goes_from_a_synced_product_to_scheduled_captions_for_every
 
     // YouTube takes videos; its card says so, and the seller leaves it out.
     assert!(
-        card_texts(&html, Platform::Youtube, ".issue-error").iter().any(|i| i.contains("video")),
+        card_texts(&html, Platform::Youtube, ".issue-error")
+            .iter()
+            .any(|i| i.contains("video")),
         "{:?}",
         card_texts(&html, Platform::Youtube, ".issue")
     );
     let form = fields_of(&html, "form#studio");
     let (_, html) = press(&app, "/studio", &form, "remove:youtube").await;
     assert!(texts(&html, "#card-youtube").is_empty());
-    let captions: Vec<(Platform, String)> = SOCIAL[..6].iter().map(|&p| (p, caption(&html, p))).collect();
+    let captions: Vec<(Platform, String)> = SOCIAL[..6]
+        .iter()
+        .map(|&p| (p, caption(&html, p)))
+        .collect();
 
     // "Schedule" opens the composer with every caption and the photo.
     let form = fields_of(&html, "form#studio");
@@ -485,19 +588,53 @@ async fn a_new_seller_goes_from_a_synced_product_to_scheduled_captions_for_every
     let mut post_form = fields_of(&composer, "form#composer");
     let targets = post_form.iter().filter(|(k, _)| k == "target").count();
     assert_eq!(targets, 6, "one account per network is ticked");
-    let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1)).format("%Y-%m-%d").to_string();
+    // TikTok asks who may see the post; the seller chooses.
+    let privacy: Vec<String> = post_form
+        .iter()
+        .filter(|(k, v)| k.ends_with(".privacy_level") && v.is_empty())
+        .map(|(k, _)| k.clone())
+        .collect();
+    for name in privacy {
+        let choice = {
+            let doc = scraper::Html::parse_document(&composer);
+            let sel = scraper::Selector::parse(&format!("select[name=\"{name}\"] option")).unwrap();
+            doc.select(&sel)
+                .filter_map(|o| o.value().attr("value").map(str::to_owned))
+                .find(|v| !v.is_empty())
+                .unwrap()
+        };
+        set(&mut post_form, &name, &choice);
+    }
+    let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1))
+        .format("%Y-%m-%d")
+        .to_string();
     set(&mut post_form, "date", &tomorrow);
     set(&mut post_form, "time", "10:00");
-    let (status, _) = press(&app, "/posts", &post_form, "schedule").await;
-    assert_eq!(status, StatusCode::SEE_OTHER, "scheduled");
-
-    let post = app.scalar_string("SELECT id::text FROM posts").await.unwrap();
+    let (status, page) = press(&app, "/posts", &post_form, "schedule").await;
     assert_eq!(
-        app.scalar_string(&format!("SELECT status::text FROM posts WHERE id = '{post}'")).await.as_deref(),
+        status,
+        StatusCode::SEE_OTHER,
+        "scheduled: {:?}",
+        texts(&page, ".field-error, .issue-error")
+    );
+
+    let post = app
+        .scalar_string("SELECT id::text FROM posts")
+        .await
+        .unwrap();
+    assert_eq!(
+        app.scalar_string(&format!(
+            "SELECT status::text FROM posts WHERE id = '{post}'"
+        ))
+        .await
+        .as_deref(),
         Some("scheduled")
     );
     assert_eq!(
-        app.scalar_string(&format!("SELECT product_id::text FROM posts WHERE id = '{post}'")).await,
+        app.scalar_string(&format!(
+            "SELECT product_id::text FROM posts WHERE id = '{post}'"
+        ))
+        .await,
         Some(product.to_string())
     );
     for (p, text) in captions {
@@ -544,36 +681,90 @@ async fn the_captions_api_writes_one_caption_per_network_with_what_changed_and_n
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["provider"], "builtin");
     for p in ["x", "pinterest"] {
-        assert!(body["captions"][p]["text"].as_str().unwrap().contains("Speckled Mug"), "{body}");
+        assert!(
+            body["captions"][p]["text"]
+                .as_str()
+                .unwrap()
+                .contains("Speckled Mug"),
+            "{body}"
+        );
         assert!(body["captions"][p]["changes"].is_array());
     }
     // The same request gives the same text; another variation a different one.
-    let (_, again, _) = api(&app, &token, json!({"platforms": ["x"], "product_id": mug, "tone": "playful"})).await;
+    let (_, again, _) = api(
+        &app,
+        &token,
+        json!({"platforms": ["x"], "product_id": mug, "tone": "playful"}),
+    )
+    .await;
     assert_eq!(again["captions"]["x"], body["captions"]["x"]);
-    let (_, other, _) = api(&app, &token, json!({"platforms": ["x"], "product_id": mug, "tone": "playful", "variation": 1})).await;
-    assert_ne!(other["captions"]["x"]["text"], body["captions"]["x"]["text"]);
+    let (_, other, _) = api(
+        &app,
+        &token,
+        json!({"platforms": ["x"], "product_id": mug, "tone": "playful", "variation": 1}),
+    )
+    .await;
+    assert_ne!(
+        other["captions"]["x"]["text"],
+        body["captions"]["x"]["text"]
+    );
 
     for (request, field) in [
-        (json!({"platforms": [], "brief": "New candles"}), "platforms"),
-        (json!({"platforms": ["shopify"], "brief": "New candles"}), "platforms"),
-        (json!({"platforms": ["myspace"], "brief": "New candles"}), "platforms"),
+        (
+            json!({"platforms": [], "brief": "New candles"}),
+            "platforms",
+        ),
+        (
+            json!({"platforms": ["shopify"], "brief": "New candles"}),
+            "platforms",
+        ),
+        (
+            json!({"platforms": ["myspace"], "brief": "New candles"}),
+            "platforms",
+        ),
         (json!({"platforms": ["x"]}), "product_id"),
-        (json!({"platforms": ["x"], "product_id": Uuid::now_v7()}), "product_id"),
-        (json!({"platforms": ["x"], "brief": "Hi", "tone": "sarcastic"}), "tone"),
-        (json!({"platforms": ["x"], "brief": "Hi", "language": "French"}), "language"),
-        (json!({"platforms": ["x"], "brief": "Hi", "media_ids": [Uuid::now_v7()]}), "media_ids"),
+        (
+            json!({"platforms": ["x"], "product_id": Uuid::now_v7()}),
+            "product_id",
+        ),
+        (
+            json!({"platforms": ["x"], "brief": "Hi", "tone": "sarcastic"}),
+            "tone",
+        ),
+        (
+            json!({"platforms": ["x"], "brief": "Hi", "language": "French"}),
+            "language",
+        ),
+        (
+            json!({"platforms": ["x"], "brief": "Hi", "media_ids": [Uuid::now_v7()]}),
+            "media_ids",
+        ),
     ] {
         let (status, body, _) = api(&app, &token, request.clone()).await;
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{request}: {body}");
-        assert!(body["error"]["fields"][field].is_string(), "{request}: {body}");
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{request}: {body}"
+        );
+        assert!(
+            body["error"]["fields"][field].is_string(),
+            "{request}: {body}"
+        );
     }
-    let (status, body, _) = api(&app, &token, json!({"platforms": ["x"], "brief": "Hi", "colour": "red"})).await;
+    let (status, body, _) = api(
+        &app,
+        &token,
+        json!({"platforms": ["x"], "brief": "Hi", "colour": "red"}),
+    )
+    .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
 }
 
 // ---- Gemini (the sandbox's) ----
 
-async fn with_gemini(extra: impl FnOnce(&mut std::collections::BTreeMap<String, String>)) -> (TestApp, TestSandbox) {
+async fn with_gemini(
+    extra: impl FnOnce(&mut std::collections::BTreeMap<String, String>),
+) -> (TestApp, TestSandbox) {
     let sandbox = TestSandbox::start().await;
     let url = sandbox.url.clone();
     let app = spawn_app_with(move |env| {
@@ -602,12 +793,21 @@ async fn with_a_key_gemini_writes_the_captions_and_checks_the_photos() {
     let (_, mug) = seller_with_mug(&app).await;
     let photo = crate::media::stored(&app, "mug.jpg", crate::media::jpeg(64, 64, 7)).await;
     let mut form = studio_form(&app, &format!("/studio?product_id={mug}&media={photo}")).await;
-    assert_eq!(get(&form, "media_id"), Some(photo.to_string().as_str()), "the photo is picked");
+    assert_eq!(
+        get(&form, "media_id"),
+        Some(photo.to_string().as_str()),
+        "the photo is picked"
+    );
     form.retain(|(k, _)| k != "platform");
     form.push(("platform".into(), "x".into()));
     form.push(("platform".into(), "instagram".into()));
     let (status, html) = press(&app, "/studio", &form, "generate").await;
-    assert_eq!(status, StatusCode::OK, "{}", texts(&html, "#studio-notice").join(""));
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "{}",
+        texts(&html, "#studio-notice").join("")
+    );
     assert_eq!(texts(&html, "#provider-label"), ["Gemini"]);
     assert!(!caption(&html, Platform::X).is_empty());
     assert!(!caption(&html, Platform::Instagram).is_empty());
@@ -616,9 +816,12 @@ async fn with_a_key_gemini_writes_the_captions_and_checks_the_photos() {
     assert!(!checks[0].contains("not checked"), "{checks:?}");
 
     // Gemini saw the photo, inline.
-    let requests = sandbox.requests("gemini").await;
+    let requests = sandbox.sandbox.gemini_requests();
     let bodies: Vec<String> = requests.iter().map(|r| r.to_string()).collect();
-    assert!(bodies.iter().any(|b| b.contains("image/jpeg")), "{bodies:?}");
+    assert!(
+        bodies.iter().any(|b| b.contains("image/jpeg")),
+        "{bodies:?}"
+    );
 }
 
 #[tokio::test]
@@ -627,28 +830,48 @@ async fn gemini_failures_are_explained_and_the_seller_s_text_is_kept() {
     let (_, mug) = seller_with_mug(&app).await;
     let (_, html) = generate(&app, mug, &[Platform::X]).await;
     let mut form = fields_of(&html, "form#studio");
-    set(&mut form, "caption.x", "My edited caption, kept whatever happens.");
+    set(
+        &mut form,
+        "caption.x",
+        "My edited caption, kept whatever happens.",
+    );
 
-    gemini_fault(&sandbox, json!({"fault": "rate_limited", "retry_delay_secs": 30})).await;
+    gemini_fault(
+        &sandbox,
+        json!({"fault": "rate_limited", "retry_delay_secs": 30}),
+    )
+    .await;
     let (_, html) = press(&app, "/studio", &form, "regenerate:x").await;
     assert!(card_texts(&html, Platform::X, ".studio-error")[0].contains("30 s"));
-    assert_eq!(caption(&html, Platform::X), "My edited caption, kept whatever happens.");
+    assert_eq!(
+        caption(&html, Platform::X),
+        "My edited caption, kept whatever happens."
+    );
 
     gemini_fault(&sandbox, json!({"fault": "safety"})).await;
     let (_, html) = press(&app, "/studio", &form, "regenerate:x").await;
     assert!(card_texts(&html, Platform::X, ".studio-error")[0].contains("declined"));
-    assert_eq!(caption(&html, Platform::X), "My edited caption, kept whatever happens.");
+    assert_eq!(
+        caption(&html, Platform::X),
+        "My edited caption, kept whatever happens."
+    );
 
     gemini_fault(&sandbox, json!({"fault": "timeout", "hang_secs": 5})).await;
     let (_, html) = press(&app, "/studio", &form, "regenerate:x").await;
     assert!(card_texts(&html, Platform::X, ".studio-error")[0].contains("too long"));
-    assert_eq!(caption(&html, Platform::X), "My edited caption, kept whatever happens.");
+    assert_eq!(
+        caption(&html, Platform::X),
+        "My edited caption, kept whatever happens."
+    );
 
     // Generating again when Gemini fails keeps every card.
     gemini_fault(&sandbox, json!({"fault": "unavailable"})).await;
     let (_, html) = press(&app, "/studio", &form, "generate").await;
     assert!(!texts(&html, "#studio-notice").is_empty());
-    assert_eq!(caption(&html, Platform::X), "My edited caption, kept whatever happens.");
+    assert_eq!(
+        caption(&html, Platform::X),
+        "My edited caption, kept whatever happens."
+    );
 }
 
 #[tokio::test]
@@ -662,7 +885,13 @@ async fn a_retired_model_is_reported_as_a_configuration_problem() {
     let (status, body, _) = api(&app, &token, json!({"platforms": ["x"], "product_id": mug})).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(body["error"]["code"], "ai_misconfigured");
-    assert!(body["error"]["message"].as_str().unwrap().contains("GEMINI_MODEL"), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("GEMINI_MODEL"),
+        "{body}"
+    );
 }
 
 #[tokio::test]
@@ -674,23 +903,89 @@ async fn gemini_calls_are_limited_per_seller_per_hour_and_the_wait_is_named() {
     let (user, mug) = seller_with_mug(&app).await;
     let token = app.api_token_of(user).await;
     for _ in 0..2 {
-        let (status, body, _) = api(&app, &token, json!({"platforms": ["x"], "product_id": mug})).await;
+        let (status, body, _) =
+            api(&app, &token, json!({"platforms": ["x"], "product_id": mug})).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         assert_eq!(body["provider"], "gemini");
     }
-    let (status, body, retry) = api(&app, &token, json!({"platforms": ["x"], "product_id": mug})).await;
+    let (status, body, retry) =
+        api(&app, &token, json!({"platforms": ["x"], "product_id": mug})).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
     let secs: u64 = retry.expect("Retry-After is set").parse().unwrap();
     assert!(secs > 0 && secs <= 3600);
-    assert_eq!(sandbox.requests("gemini").await.len(), 2, "the third call never reached Gemini");
+    assert_eq!(
+        sandbox.sandbox.gemini_requests().len(),
+        2,
+        "the third call never reached Gemini"
+    );
 
     // Gemini's own 429 says when to come back, too.
     let (app2, sandbox2) = with_gemini(|_| {}).await;
     let (user2, mug2) = seller_with_mug(&app2).await;
     let token2 = app2.api_token_of(user2).await;
-    gemini_fault(&sandbox2, json!({"fault": "rate_limited", "retry_delay_secs": 32})).await;
-    let (status, body, retry) = api(&app2, &token2, json!({"platforms": ["x"], "product_id": mug2})).await;
+    gemini_fault(
+        &sandbox2,
+        json!({"fault": "rate_limited", "retry_delay_secs": 32}),
+    )
+    .await;
+    let (status, body, retry) = api(
+        &app2,
+        &token2,
+        json!({"platforms": ["x"], "product_id": mug2}),
+    )
+    .await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
     assert_eq!(retry.as_deref(), Some("32"));
     assert!(body["error"]["message"].as_str().unwrap().contains("32 s"));
+}
+
+#[tokio::test]
+async fn with_gemini_the_card_tools_use_it_and_a_photo_that_does_not_match_is_only_a_warning() {
+    let (app, sandbox) = with_gemini(|_| {}).await;
+    let (_, mug) = seller_with_mug(&app).await;
+    let good = crate::media::stored(&app, "mug.jpg", crate::media::jpeg(64, 64, 1)).await;
+    let odd = crate::media::stored(
+        &app,
+        "teapot.jpg",
+        [
+            crate::media::jpeg(64, 64, 2),
+            picscripter::sandbox::MISMATCH_MARKER.to_vec(),
+        ]
+        .concat(),
+    )
+    .await;
+    let mut form = studio_form(
+        &app,
+        &format!("/studio?product_id={mug}&media={good},{odd}"),
+    )
+    .await;
+    form.retain(|(k, _)| k != "platform");
+    form.push(("platform".into(), "facebook".into()));
+    let (status, html) = press(&app, "/studio", &form, "generate").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(texts(&html, "#image-checks .image-matches").len(), 1);
+    let warning = texts(&html, "#image-checks .image-mismatch");
+    assert_eq!(warning.len(), 1, "{warning:?}");
+    assert!(warning[0].contains("teapot.jpg") && warning[0].contains("you can still post it"));
+
+    let calls = sandbox.sandbox.gemini_requests().len();
+    let first = caption(&html, Platform::Facebook);
+    let form = fields_of(&html, "form#studio");
+    let (_, html) = press(&app, "/studio", &form, "regenerate:facebook").await;
+    assert_ne!(
+        caption(&html, Platform::Facebook),
+        first,
+        "Gemini's new take"
+    );
+    let form = fields_of(&html, "form#studio");
+    let (_, html) = press(&app, "/studio", &form, "shorten:facebook").await;
+    assert!(card_texts(&html, Platform::Facebook, ".studio-error").is_empty());
+    let form = fields_of(&html, "form#studio");
+    let (_, html) = press(&app, "/studio", &form, "proofread:facebook").await;
+    assert!(card_texts(&html, Platform::Facebook, ".studio-error").is_empty());
+    assert_eq!(
+        sandbox.sandbox.gemini_requests().len(),
+        calls + 3,
+        "regenerate, shorten and proofread each asked Gemini once"
+    );
 }

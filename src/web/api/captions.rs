@@ -146,7 +146,9 @@ pub fn api_error(e: StudioError) -> AppError {
                     "ai_busy",
                     Some(retry_after.map_or(60, |d| d.as_secs().max(1))),
                 ),
-                GeminiError::Blocked { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "ai_declined", None),
+                GeminiError::Blocked { .. } => {
+                    (StatusCode::UNPROCESSABLE_ENTITY, "ai_declined", None)
+                }
                 GeminiError::Incomplete { .. } => (StatusCode::BAD_GATEWAY, "ai_incomplete", None),
                 GeminiError::Malformed => (StatusCode::BAD_GATEWAY, "ai_unreadable", None),
                 GeminiError::Timeout => (StatusCode::GATEWAY_TIMEOUT, "ai_timeout", None),
