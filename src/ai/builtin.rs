@@ -485,8 +485,9 @@ fn from_brief(
     }
 }
 
-/// The description's sentences worth quoting: not empty, not a long spec line.
-fn description_sentences(description: &str) -> Vec<String> {
+/// The description's sentences worth quoting: not empty, not a long spec line, no stock
+/// phrase (shared with `resize::lengthen`).
+pub(crate) fn description_sentences(description: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut current = String::new();
     let chars: Vec<char> = description.chars().collect();

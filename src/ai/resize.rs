@@ -11,7 +11,7 @@
 
 use std::ops::Range;
 
-use crate::ai::builtin::{Brief, STOCK_PHRASES, Tone, hashtag};
+use crate::ai::builtin::{Brief, Tone, description_sentences, hashtag};
 use crate::domain::authenticity::{Strength, hashtag_cap};
 use crate::domain::caption::{self, TextField, hashtags, mentions, url_spans};
 use crate::domain::platform::Platform;
@@ -21,8 +21,6 @@ type Step<'a> = dyn Fn(&str) -> Option<Range<usize>> + 'a;
 
 /// Words that can go without changing what a sentence says.
 const FILLERS: &[&str] = &["really", "very", "just", "actually", "truly", "so"];
-/// The longest description sentence worth adding; longer ones are usually spec lists.
-const SENTENCE_MAX_CHARS: usize = 180;
 
 /// Whether `text` is within `platform`'s caption limit, counted the way the platform counts
 /// (X's weighted length, Instagram's UTF-16 units, YouTube's bytes). The shops have no limit.
@@ -379,48 +377,6 @@ fn tidy(text: &str) -> String {
 
 // ---------------------------------------------------------------------------------------------
 // Lengthening
-
-/// The description's sentences worth adding: not empty, not a long spec line, no stock phrase
-/// (the same choice the built-in writer makes).
-fn description_sentences(description: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut current = String::new();
-    let chars: Vec<char> = description.chars().collect();
-    for (i, &c) in chars.iter().enumerate() {
-        if c == '\n' {
-            push_sentence(&mut out, &mut current);
-            continue;
-        }
-        current.push(c);
-        let ends = matches!(c, '.' | '!' | '?')
-            && chars.get(i + 1).is_none_or(|n| n.is_whitespace())
-            && !chars
-                .get(i.wrapping_sub(1))
-                .is_some_and(|p| p.is_ascii_digit());
-        if ends {
-            push_sentence(&mut out, &mut current);
-        }
-    }
-    push_sentence(&mut out, &mut current);
-    out
-}
-
-fn push_sentence(out: &mut Vec<String>, current: &mut String) {
-    let s = current.split_whitespace().collect::<Vec<_>>().join(" ");
-    current.clear();
-    let s = s.trim_start_matches(['-', '*', '•', ' ']).trim();
-    let chars = s.chars().count();
-    let digits = s.chars().filter(char::is_ascii_digit).count();
-    let spec_like = (s.contains(':') && digits > 0) || digits * 5 > chars;
-    let stock = STOCK_PHRASES.iter().any(|p| s.to_lowercase().contains(p));
-    if (12..=SENTENCE_MAX_CHARS).contains(&chars) && !spec_like && !stock {
-        let mut s = s.to_owned();
-        if !s.ends_with(['.', '!', '?']) {
-            s.push('.');
-        }
-        out.push(s);
-    }
-}
 
 /// Lower case, single spaces, no closing punctuation: how sentences are compared.
 fn normalized(s: &str) -> String {

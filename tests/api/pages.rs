@@ -44,7 +44,7 @@ async fn a_logged_in_seller_sees_the_whole_navigation_on_every_page() {
 async fn areas_not_built_yet_say_honestly_what_will_be_there() {
     let app = spawn_app().await;
     app.signed_up_user().await;
-    for path in ["/studio", "/analytics"] {
+    for path in ["/analytics"] {
         let (_, html) = app.get_html(path).await;
         let empty = texts(&html, ".empty-state");
         assert_eq!(empty.len(), 1, "{path}");
