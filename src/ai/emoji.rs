@@ -340,7 +340,6 @@ fn sentences(text: &str) -> Vec<Sentence> {
     for line in text.split('\n') {
         let line_end = line_start + line.len();
         let content = line.trim_end();
-        let content_end = line_start + content.len();
         let only_tags_or_links = content.split_whitespace().all(|token| {
             let start = token.as_ptr() as usize - text.as_ptr() as usize;
             let end = start + token.len();
@@ -349,45 +348,10 @@ fn sentences(text: &str) -> Vec<Sentence> {
         let line_open =
             !content.trim().is_empty() && !only_tags_or_links && !ends_with_emoji(content);
 
-        let mut start: Option<usize> = None;
-        let mut chars = content.char_indices().peekable();
-        while let Some((i, c)) = chars.next() {
-            let at = line_start + i;
-            if start.is_none() {
-                if c.is_whitespace() {
-                    continue;
-                }
-                start = Some(at);
-            }
-            if !matches!(c, '.' | '!' | '?' | '…') {
-                continue;
-            }
-            // Closing quotes and brackets belong to the sentence they close.
-            let mut end = at + c.len_utf8();
-            while let Some(&(j, d)) = chars.peek() {
-                if matches!(
-                    d,
-                    '.' | '!' | '?' | '…' | '"' | '\'' | '”' | '’' | ')' | ']'
-                ) {
-                    end = line_start + j + d.len_utf8();
-                    chars.next();
-                } else {
-                    break;
-                }
-            }
-            let at_boundary = chars.peek().is_none_or(|&(_, d)| d.is_whitespace());
-            if at_boundary && let Some(s) = start.take() {
-                out.push(Sentence {
-                    range: s..end,
-                    at: end,
-                    open: line_open,
-                });
-            }
-        }
-        if let Some(s) = start {
+        for r in super::line_sentences(text, &(line_start..line_end)) {
             out.push(Sentence {
-                range: s..content_end,
-                at: content_end,
+                at: r.end,
+                range: r,
                 open: line_open,
             });
         }

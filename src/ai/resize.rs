@@ -185,48 +185,6 @@ fn only_spans(text: &str, line: &Range<usize>, spans: &[Range<usize>]) -> bool {
         })
 }
 
-/// The sentences of one line, as byte ranges of `text`: each ends at `.`, `!`, `?` or `…` (with
-/// any closing quotes or brackets) followed by a space, or at the end of the line.
-fn line_sentences(text: &str, line: &Range<usize>) -> Vec<Range<usize>> {
-    let content = text[line.clone()].trim_end();
-    let mut out = Vec::new();
-    let mut start: Option<usize> = None;
-    let mut chars = content.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        let at = line.start + i;
-        if start.is_none() {
-            if c.is_whitespace() {
-                continue;
-            }
-            start = Some(at);
-        }
-        if !matches!(c, '.' | '!' | '?' | '…') {
-            continue;
-        }
-        let mut end = at + c.len_utf8();
-        while let Some(&(j, d)) = chars.peek() {
-            if matches!(
-                d,
-                '.' | '!' | '?' | '…' | '"' | '\'' | '”' | '’' | ')' | ']'
-            ) {
-                end = line.start + j + d.len_utf8();
-                chars.next();
-            } else {
-                break;
-            }
-        }
-        if chars.peek().is_none_or(|&(_, d)| d.is_whitespace())
-            && let Some(s) = start.take()
-        {
-            out.push(s..end);
-        }
-    }
-    if let Some(s) = start {
-        out.push(s..line.start + content.len());
-    }
-    out
-}
-
 // ---------------------------------------------------------------------------------------------
 // Shortening
 
@@ -284,7 +242,7 @@ fn droppable_sentence(text: &str) -> Option<Range<usize>> {
         if only_spans(text, &line.range, &blocked) {
             continue;
         }
-        let in_line = line_sentences(text, &line.range);
+        let in_line = super::line_sentences(text, &line.range);
         let n = in_line.len();
         for (j, s) in in_line.into_iter().enumerate() {
             let introduces =
@@ -478,7 +436,7 @@ fn insert_sentence(text: &str, sentence: &str) -> String {
         None => para_lines[para_lines.len() - 1].clone(),
     };
     // On a line that closes with the price ("… It's $19.99."), the sentence goes before it.
-    let on_line = line_sentences(text, &target);
+    let on_line = super::line_sentences(text, &target);
     if on_line.len() > 1
         && let Some(last) = on_line.last()
         && text[last.clone()].contains(|c: char| c.is_ascii_digit())
@@ -831,7 +789,7 @@ mod tests {
         fn in_order(small: &str, big: &str) -> bool {
             let mut pos = 0;
             for line in lines(small) {
-                for s in line_sentences(small, &line.range) {
+                for s in crate::ai::line_sentences(small, &line.range) {
                     let sentence = &small[s];
                     match big[pos..].find(sentence) {
                         Some(i) => pos += i + sentence.len(),

@@ -712,7 +712,16 @@ impl<'a> Writer<'a> {
             .filter(|w| w.len() > 2)
             .take(40)
             .collect();
-        let subject = title.clone().unwrap_or_else(|| {
+        // Without a product, what the seller wrote ("…brief: our winter candles are back") is
+        // the subject, up to its first stop.
+        let brief = asked.texts.iter().find_map(|t| {
+            let lower = t.to_lowercase();
+            let at = lower.find("brief:")? + "brief:".len();
+            let line = t[at..].lines().next()?.trim();
+            let first = line.split(['.', '!', '?']).next()?.trim();
+            (!first.is_empty()).then(|| first.to_owned())
+        });
+        let subject = title.clone().or(brief).unwrap_or_else(|| {
             let first: Vec<&str> = words.iter().take(5).map(String::as_str).collect();
             if first.is_empty() {
                 "this".to_owned()
