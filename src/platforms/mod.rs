@@ -12,6 +12,7 @@ pub mod http;
 pub mod instagram;
 pub mod linkedin;
 pub mod meta;
+pub mod metrics;
 pub mod oauth;
 pub mod pinterest;
 pub mod publish;
@@ -277,5 +278,23 @@ impl Registry {
             Platform::Youtube => Box::new(youtube::publish::YoutubePublisher { http }),
             Platform::Shopify | Platform::Etsy | Platform::Squarespace => return None,
         })
+    }
+
+    /// Where a social network's engagement numbers are read; `None` for shops, and for
+    /// networks whose per-post numbers aren't read yet.
+    pub fn metrics(&self, platform: Platform) -> Option<Box<dyn metrics::MetricsSource>> {
+        let _http = self.http.clone();
+        match platform {
+            Platform::X
+            | Platform::Instagram
+            | Platform::Facebook
+            | Platform::Linkedin
+            | Platform::Pinterest
+            | Platform::Tiktok
+            | Platform::Youtube
+            | Platform::Shopify
+            | Platform::Etsy
+            | Platform::Squarespace => None,
+        }
     }
 }
