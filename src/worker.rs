@@ -159,6 +159,18 @@ pub async fn run(
                 .data(sync_scheduler.clone())
                 .build(sync_catalog::on_tick)
         });
+    if config.features.metrics_engagement {
+        let collector = crate::jobs::collect_metrics::Collector {
+            db: db.clone(),
+            connections: connections.clone(),
+        };
+        monitor = monitor.register(move |_restarts| {
+            WorkerBuilder::new("collect-metrics")
+                .backend(CronScheduler::new(crate::jobs::collect_metrics::schedule()))
+                .data(collector.clone())
+                .build(crate::jobs::collect_metrics::on_tick)
+        });
+    }
     if config.features.token_refresh {
         monitor = monitor.register(move |_restarts| {
             WorkerBuilder::new("refresh-tokens")

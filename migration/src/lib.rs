@@ -10,6 +10,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261125_000001_initial_schema;
 mod m20261125_000002_post_networks;
 mod m20261125_000003_catalog_sync;
+mod m20261207_000004_metrics_collection;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_initial_schema::Migration),
             Box::new(m20261125_000002_post_networks::Migration),
             Box::new(m20261125_000003_catalog_sync::Migration),
+            Box::new(m20261207_000004_metrics_collection::Migration),
         ]
     }
 }

@@ -9,6 +9,7 @@ mod connections;
 mod gemini;
 mod health;
 mod media;
+mod metrics;
 mod oauth;
 mod pages;
 mod posts;

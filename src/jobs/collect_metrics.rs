@@ -1,0 +1,476 @@
+//! Engagement collection (behind `METRICS_ENGAGEMENT`): every minute, the published targets due
+//! for a snapshot are claimed, read from their platform in batches, stored as `post_metrics`
+//! rows and rolled up per day into `analytics`.
+//!
+//! The schedule is dense at first and sparse later: 1 h, 6 h, 24 h, 3 d, 7 d and 30 d after
+//! publishing (`post_targets.metrics_step` counts the snapshots behind a target). A claim sets
+//! `metrics_retry_at` a few minutes ahead with `FOR UPDATE SKIP LOCKED`, so two workers never
+//! ask about the same post; a rate limit pushes `metrics_retry_at` to the platform's documented
+//! reset; "not yet available" (Instagram's first hours) tries again in an hour without writing
+//! zeros. Each account is read on its own task: one platform's failure or wait never stalls the
+//! others. A connection needing re-authorization isn't claimed at all until it's reconnected.
+
+use std::collections::{BTreeMap, HashMap};
+
+use apalis::prelude::*;
+use apalis_cron::Tick;
+use chrono::{DateTime, NaiveDate, Utc};
+use futures::StreamExt as _;
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait as _, FromQueryResult, Statement};
+use uuid::Uuid;
+
+use crate::connections::{Connections, TokenError};
+use crate::domain::Platform;
+use crate::entities::connections;
+use crate::platforms::metrics::{Account, Counts, MetricsError, PostCounts, RemotePost};
+
+/// When each snapshot is due, in seconds after publishing.
+pub const SCHEDULE_SECS: [i64; 6] = [
+    3600,
+    6 * 3600,
+    24 * 3600,
+    3 * 24 * 3600,
+    7 * 24 * 3600,
+    30 * 24 * 3600,
+];
+/// Targets claimed per tick.
+const CLAIM_LIMIT: i64 = 2000;
+/// How long a claim holds a target before another worker may take it.
+const CLAIM_SECS: i64 = 300;
+/// Accounts read at once.
+const CONCURRENCY: usize = 4;
+/// After "not yet available", and after a failure of its own.
+const NOT_YET_RETRY_SECS: i64 = 3600;
+const FAILED_RETRY_SECS: i64 = 900;
+
+pub fn schedule() -> cron::Schedule {
+    "0 * * * * *"
+        .parse()
+        .expect("a constant cron expression is valid")
+}
+
+#[derive(Clone)]
+pub struct Collector {
+    pub db: DatabaseConnection,
+    pub connections: Connections,
+}
+
+/// What one tick did, for logs and tests.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    pub claimed: usize,
+    pub snapshots: usize,
+    pub not_yet: usize,
+    pub gone: usize,
+    pub failed: usize,
+    pub rate_limited: usize,
+    /// Targets of connections that turned out to need re-authorization.
+    pub paused: usize,
+    /// Requests made to platforms.
+    pub requests: usize,
+}
+
+impl Report {
+    fn add(&mut self, o: &Report) {
+        self.claimed += o.claimed;
+        self.snapshots += o.snapshots;
+        self.not_yet += o.not_yet;
+        self.gone += o.gone;
+        self.failed += o.failed;
+        self.rate_limited += o.rate_limited;
+        self.paused += o.paused;
+        self.requests += o.requests;
+    }
+}
+
+pub async fn on_tick(_tick: Tick, c: Data<Collector>) -> Result<(), BoxDynError> {
+    match c.run_once(Utc::now()).await {
+        Ok(r) if r.claimed > 0 => tracing::info!(?r, "engagement collected"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "engagement collection tick failed"),
+    }
+    Ok(())
+}
+
+#[derive(Debug, FromQueryResult)]
+struct Claimed {
+    id: Uuid,
+    connection_id: Uuid,
+    remote_id: String,
+    published_at: DateTime<Utc>,
+    user_id: Uuid,
+}
+
+impl Collector {
+    /// One collection pass at `now`.
+    pub async fn run_once(&self, now: DateTime<Utc>) -> anyhow::Result<Report> {
+        let registry = self.connections.registry();
+        let platforms: Vec<String> = Platform::ALL
+            .into_iter()
+            .filter(|p| registry.metrics(*p).is_some())
+            .map(|p| p.as_str().to_owned())
+            .collect();
+        if platforms.is_empty() {
+            return Ok(Report::default());
+        }
+        let claimed = Claimed::find_by_statement(Statement::from_sql_and_values(
+            self.db.get_database_backend(),
+            r#"
+            UPDATE post_targets t SET metrics_retry_at = $1 + make_interval(secs => $4)
+            FROM posts p
+            WHERE p.id = t.post_id AND t.id IN (
+                SELECT t.id FROM post_targets t
+                JOIN connections c ON c.id = t.connection_id
+                WHERE t.status = 'published' AND t.metrics_step < 6
+                  AND t.remote_id IS NOT NULL AND t.published_at IS NOT NULL
+                  AND c.status = 'active' AND c.platform = ANY($2)
+                  AND t.published_at + make_interval(secs => ($5::bigint[])[t.metrics_step + 1]) <= $1
+                  AND (t.metrics_retry_at IS NULL OR t.metrics_retry_at <= $1)
+                ORDER BY t.published_at
+                LIMIT $3
+                FOR UPDATE OF t SKIP LOCKED)
+            RETURNING t.id, t.connection_id, t.remote_id, t.published_at, p.user_id
+            "#,
+            [
+                now.into(),
+                platforms.into(),
+                CLAIM_LIMIT.into(),
+                (CLAIM_SECS as f64).into(),
+                SCHEDULE_SECS.to_vec().into(),
+            ],
+        ))
+        .all(&self.db)
+        .await?;
+        let mut report = Report {
+            claimed: claimed.len(),
+            ..Report::default()
+        };
+        if claimed.is_empty() {
+            return Ok(report);
+        }
+        let mut users: Vec<Uuid> = claimed.iter().map(|c| c.user_id).collect();
+        users.sort();
+        users.dedup();
+        let mut by_connection: BTreeMap<Uuid, Vec<Claimed>> = BTreeMap::new();
+        for c in claimed {
+            by_connection.entry(c.connection_id).or_default().push(c);
+        }
+        let results: Vec<anyhow::Result<Report>> = futures::stream::iter(by_connection)
+            .map(|(connection, targets)| self.collect_account(connection, targets, now))
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+        for r in results {
+            match r {
+                Ok(r) => report.add(&r),
+                Err(e) => tracing::warn!(error = %e, "collecting one account's engagement failed"),
+            }
+        }
+        if report.snapshots > 0 {
+            let since = (now - chrono::Duration::days(1)).date_naive();
+            rollup(&self.db, &users, since, now).await?;
+        }
+        Ok(report)
+    }
+
+    async fn collect_account(
+        &self,
+        connection_id: Uuid,
+        targets: Vec<Claimed>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Report> {
+        let mut report = Report::default();
+        let Some(model) = connections::Entity::find_by_id(connection_id)
+            .one(&self.db)
+            .await?
+        else {
+            return Ok(report);
+        };
+        let Ok(platform) = model.platform.parse::<Platform>() else {
+            return Ok(report);
+        };
+        let Some(source) = self.connections.registry().metrics(platform) else {
+            return Ok(report);
+        };
+        let token = match self.connections.access_token_of(&model).await {
+            Ok(t) => t,
+            Err(TokenError::NeedsReauth(_)) => {
+                // Paused: the connection isn't claimed again until it is reconnected.
+                report.paused += targets.len();
+                self.release(&targets, None).await?;
+                return Ok(report);
+            }
+            Err(e) => {
+                report.failed += targets.len();
+                tracing::info!(connection = %connection_id, error = %e, "no token for engagement collection");
+                self.release(&targets, Some(now + secs(FAILED_RETRY_SECS)))
+                    .await?;
+                return Ok(report);
+            }
+        };
+        let account = Account {
+            access_token: &token,
+            account_id: &model.account_id,
+            metadata: &model.metadata,
+        };
+        let batch = source.batch_size().max(1);
+        let mut chunks = targets.chunks(batch);
+        while let Some(chunk) = chunks.next() {
+            let posts: Vec<RemotePost> = chunk
+                .iter()
+                .map(|t| RemotePost {
+                    id: t.remote_id.clone(),
+                    published_at: t.published_at,
+                })
+                .collect();
+            report.requests += 1;
+            match source.fetch(&account, &posts, now).await {
+                Ok(answers) => {
+                    for t in chunk {
+                        match answers.get(&t.remote_id) {
+                            Some(PostCounts::Counts(c)) => {
+                                self.store(t, c, now).await?;
+                                report.snapshots += 1;
+                            }
+                            Some(PostCounts::NotYet) => {
+                                self.release(
+                                    std::slice::from_ref(t),
+                                    Some(now + secs(NOT_YET_RETRY_SECS)),
+                                )
+                                .await?;
+                                report.not_yet += 1;
+                            }
+                            Some(PostCounts::Gone) => {
+                                self.finish(t).await?;
+                                report.gone += 1;
+                            }
+                            None => {
+                                self.release(
+                                    std::slice::from_ref(t),
+                                    Some(now + secs(FAILED_RETRY_SECS)),
+                                )
+                                .await?;
+                                report.failed += 1;
+                            }
+                        }
+                    }
+                }
+                Err(MetricsError::RateLimited {
+                    reset_at,
+                    retry_after,
+                }) => {
+                    // This account waits for the documented reset; the rest of its posts too.
+                    let until = reset_at
+                        .or_else(|| {
+                            retry_after
+                                .map(|d| now + chrono::Duration::from_std(d).unwrap_or_default())
+                        })
+                        .unwrap_or(now + secs(FAILED_RETRY_SECS));
+                    let rest: Vec<&Claimed> =
+                        chunk.iter().chain(chunks.by_ref().flatten()).collect();
+                    report.rate_limited += rest.len();
+                    for t in rest {
+                        self.release(std::slice::from_ref(t), Some(until)).await?;
+                    }
+                    break;
+                }
+                Err(MetricsError::NeedsReauth) => {
+                    let rest: Vec<&Claimed> =
+                        chunk.iter().chain(chunks.by_ref().flatten()).collect();
+                    report.paused += rest.len();
+                    self.connections
+                        .mark_rejected(
+                            connection_id,
+                            "the platform refused our access while reading engagement numbers",
+                        )
+                        .await?;
+                    for t in rest {
+                        self.release(std::slice::from_ref(t), None).await?;
+                    }
+                    break;
+                }
+                Err(MetricsError::Failed(message)) => {
+                    tracing::info!(connection = %connection_id, %platform, message, "engagement numbers couldn't be read");
+                    report.failed += chunk.len();
+                    self.release(chunk, Some(now + secs(FAILED_RETRY_SECS)))
+                        .await?;
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// Stores a snapshot and moves the target to its next due snapshot (skipping any that
+    /// passed while nobody collected).
+    async fn store(&self, t: &Claimed, c: &Counts, now: DateTime<Utc>) -> anyhow::Result<()> {
+        let age = (now - t.published_at).num_seconds();
+        let step = SCHEDULE_SECS.iter().filter(|s| **s <= age).count().max(1) as i16;
+        let txn_sql = r#"
+            WITH snap AS (
+                INSERT INTO post_metrics (id, target_id, captured_at, likes, reposts, replies,
+                    quotes, impressions, saves, clicks, views, raw)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                ON CONFLICT (target_id, captured_at) DO NOTHING
+            )
+            UPDATE post_targets SET metrics_step = GREATEST(metrics_step, $13), metrics_retry_at = NULL
+            WHERE id = $2
+        "#;
+        self.db
+            .execute_raw(Statement::from_sql_and_values(
+                self.db.get_database_backend(),
+                txn_sql,
+                [
+                    Uuid::now_v7().into(),
+                    t.id.into(),
+                    now.into(),
+                    c.likes.into(),
+                    c.reposts.into(),
+                    c.replies.into(),
+                    c.quotes.into(),
+                    c.impressions.into(),
+                    c.saves.into(),
+                    c.clicks.into(),
+                    c.views.into(),
+                    c.raw.clone().into(),
+                    step.into(),
+                ],
+            ))
+            .await?;
+        Ok(())
+    }
+
+    /// The post is gone from the platform: nothing more to collect.
+    async fn finish(&self, t: &Claimed) -> anyhow::Result<()> {
+        self.db
+            .execute_raw(Statement::from_sql_and_values(
+                self.db.get_database_backend(),
+                "UPDATE post_targets SET metrics_step = 6, metrics_retry_at = NULL WHERE id = $1",
+                [t.id.into()],
+            ))
+            .await?;
+        Ok(())
+    }
+
+    /// Lets go of targets until `until` (or at once).
+    async fn release(
+        &self,
+        targets: &[Claimed],
+        until: Option<DateTime<Utc>>,
+    ) -> anyhow::Result<()> {
+        let ids: Vec<Uuid> = targets.iter().map(|t| t.id).collect();
+        self.db
+            .execute_raw(Statement::from_sql_and_values(
+                self.db.get_database_backend(),
+                "UPDATE post_targets SET metrics_retry_at = $2 WHERE id = ANY($1)",
+                [ids.into(), until.into()],
+            ))
+            .await?;
+        Ok(())
+    }
+}
+
+fn secs(s: i64) -> chrono::Duration {
+    chrono::Duration::seconds(s)
+}
+
+/// Rebuilds the daily rollups of `users` from `since` (a UTC day): for each day, platform and
+/// metric, what the posts gained that day — each post's highest count that day minus its
+/// highest count on its previous day with a snapshot. Missing numbers are left out, not zero.
+pub async fn rollup(
+    db: &impl ConnectionTrait,
+    users: &[Uuid],
+    since: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<u64, sea_orm::DbErr> {
+    let res = db
+        .execute_raw(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            r#"
+            WITH daily AS (
+                SELECT p.user_id, c.platform, m.target_id,
+                       (m.captured_at AT TIME ZONE 'UTC')::date AS day,
+                       max(m.likes) AS likes, max(m.reposts) AS reposts,
+                       max(m.replies) AS replies, max(m.quotes) AS quotes,
+                       max(m.impressions) AS impressions, max(m.saves) AS saves,
+                       max(m.clicks) AS clicks, max(m.views) AS views
+                FROM post_metrics m
+                JOIN post_targets t ON t.id = m.target_id
+                JOIN posts p ON p.id = t.post_id
+                JOIN connections c ON c.id = t.connection_id
+                WHERE p.user_id = ANY($1)
+                GROUP BY 1, 2, 3, 4
+            ), gained AS (
+                SELECT user_id, platform, day,
+                       likes - coalesce(lag(likes) OVER w, 0) AS likes,
+                       reposts - coalesce(lag(reposts) OVER w, 0) AS reposts,
+                       replies - coalesce(lag(replies) OVER w, 0) AS replies,
+                       quotes - coalesce(lag(quotes) OVER w, 0) AS quotes,
+                       impressions - coalesce(lag(impressions) OVER w, 0) AS impressions,
+                       saves - coalesce(lag(saves) OVER w, 0) AS saves,
+                       clicks - coalesce(lag(clicks) OVER w, 0) AS clicks,
+                       views - coalesce(lag(views) OVER w, 0) AS views
+                FROM daily
+                WINDOW w AS (PARTITION BY target_id ORDER BY day)
+            )
+            INSERT INTO analytics (user_id, platform, metric, day, value, updated_at)
+            SELECT user_id, platform, v.metric, day, sum(v.value)::bigint, $3
+            FROM gained
+            CROSS JOIN LATERAL (VALUES ('likes', likes), ('reposts', reposts),
+                ('replies', replies), ('quotes', quotes), ('impressions', impressions),
+                ('saves', saves), ('clicks', clicks), ('views', views)) AS v(metric, value)
+            WHERE day >= $2 AND v.value IS NOT NULL
+            GROUP BY user_id, platform, v.metric, day
+            ON CONFLICT (user_id, platform, metric, day)
+                DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at
+            "#,
+            [users.to_vec().into(), since.into(), now.into()],
+        ))
+        .await?;
+    Ok(res.rows_affected())
+}
+
+/// Per-target counts keyed by metric name, for tests and the API.
+pub fn as_map(c: &Counts) -> HashMap<&'static str, Option<i64>> {
+    HashMap::from([
+        ("likes", c.likes),
+        ("reposts", c.reposts),
+        ("replies", c.replies),
+        ("quotes", c.quotes),
+        ("impressions", c.impressions),
+        ("saves", c.saves),
+        ("clicks", c.clicks),
+        ("views", c.views),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_schedule_is_dense_at_first_and_sparse_later() {
+        assert_eq!(SCHEDULE_SECS[0], 3600);
+        assert!(SCHEDULE_SECS.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(SCHEDULE_SECS[5], 30 * 24 * 3600);
+    }
+
+    #[test]
+    fn the_collection_tick_runs_every_minute() {
+        let schedule = schedule();
+        let mut next = schedule.upcoming(Utc);
+        let a = next.next().unwrap();
+        let b = next.next().unwrap();
+        assert_eq!((b - a).num_seconds(), 60);
+    }
+
+    #[test]
+    fn a_snapshot_s_numbers_are_named_like_the_rollups() {
+        let m = as_map(&Counts {
+            likes: Some(3),
+            ..Counts::default()
+        });
+        assert_eq!(m["likes"], Some(3));
+        assert_eq!(m["views"], None);
+        assert_eq!(m.len(), 8);
+    }
+}

@@ -1,0 +1,195 @@
+//! Engagement collection: snapshots of published posts on a schedule, the daily rollups the
+//! dashboards read, and who sees which numbers.
+
+use chrono::{DateTime, Duration, TimeZone as _, Utc};
+use picscripter::domain::Platform;
+use picscripter::jobs::collect_metrics::{self, Collector};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::helpers::{TestApp, spawn_app};
+
+async fn connection(app: &TestApp, user: Uuid, platform: Platform) -> Uuid {
+    app.state
+        .connections
+        .save_connected(
+            user,
+            platform,
+            &picscripter::platforms::RemoteAccount {
+                account_id: format!("acct-{}", Uuid::new_v4().simple()),
+                display_name: format!("{platform} account"),
+                avatar_url: None,
+                access_token: None,
+                metadata: json!({}),
+            },
+            &picscripter::platforms::TokenSet {
+                access_token: secrecy::SecretString::from("t".to_owned()),
+                refresh_token: None,
+                expires_at: None,
+                refresh_expires_at: None,
+                scopes: vec![],
+            },
+            None,
+        )
+        .await
+        .unwrap()
+        .0
+        .id
+}
+
+/// A post published at `at` to `connection`; returns the target's id.
+async fn published(app: &TestApp, user: Uuid, connection: Uuid, at: DateTime<Utc>) -> Uuid {
+    let post = Uuid::now_v7();
+    let target = Uuid::now_v7();
+    app.scalar_i64(&format!(
+        "WITH p AS (INSERT INTO posts (id, user_id, body, status, scheduled_at) VALUES ('{post}', '{user}', 'Hello', 'published', '{at}') RETURNING 1),
+              t AS (INSERT INTO post_targets (id, post_id, connection_id, status, remote_id, published_at) VALUES ('{target}', '{post}', '{connection}', 'published', '{target}', '{at}') RETURNING 1)
+         SELECT (SELECT count(*) FROM p) + (SELECT count(*) FROM t)",
+        at = at.to_rfc3339()
+    ))
+    .await;
+    target
+}
+
+async fn snapshot(
+    app: &TestApp,
+    target: Uuid,
+    at: DateTime<Utc>,
+    likes: Option<i64>,
+    views: Option<i64>,
+) {
+    let likes = likes.map_or("NULL".to_owned(), |v| v.to_string());
+    let views = views.map_or("NULL".to_owned(), |v| v.to_string());
+    app.scalar_i64(&format!(
+        "WITH i AS (INSERT INTO post_metrics (id, target_id, captured_at, likes, views) VALUES ('{}', '{target}', '{}', {likes}, {views}) RETURNING 1) SELECT count(*) FROM i",
+        Uuid::now_v7(),
+        at.to_rfc3339()
+    ))
+    .await;
+}
+
+async fn rolled(app: &TestApp, user: Uuid) -> Vec<String> {
+    app.scalar_string(&format!(
+        "SELECT string_agg(platform || ' ' || metric || ' ' || day || ' ' || value, ', ' ORDER BY platform, metric, day) FROM analytics WHERE user_id = '{user}'"
+    ))
+    .await
+    .map(|s| s.split(", ").map(str::to_owned).collect())
+    .unwrap_or_default()
+}
+
+fn day(d: u32, h: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, d, h, 0, 0).unwrap()
+}
+
+#[tokio::test]
+async fn rollups_add_up_what_each_post_gained_each_day_per_network() {
+    let app = spawn_app().await;
+    app.signed_up_user().await;
+    let user = app.newest_user_id().await;
+    let x = connection(&app, user, Platform::X).await;
+    let ig = connection(&app, user, Platform::Instagram).await;
+    let a = published(&app, user, x, day(1, 9)).await;
+    let b = published(&app, user, x, day(1, 12)).await;
+    let c = published(&app, user, ig, day(2, 8)).await;
+    // Post a: 5 likes on the 1st (best of two snapshots), 12 by the 2nd, 20 by the 4th.
+    snapshot(&app, a, day(1, 10), Some(3), None).await;
+    snapshot(&app, a, day(1, 15), Some(5), None).await;
+    snapshot(&app, a, day(2, 10), Some(12), None).await;
+    snapshot(&app, a, day(4, 10), Some(20), None).await;
+    // Post b: 1 like on the 1st, 4 by the 2nd.
+    snapshot(&app, b, day(1, 13), Some(1), None).await;
+    snapshot(&app, b, day(2, 13), Some(4), None).await;
+    // Post c (Instagram): views only; likes not given (never counted as zero).
+    snapshot(&app, c, day(2, 9), None, Some(100)).await;
+    snapshot(&app, c, day(3, 9), None, Some(250)).await;
+
+    let since = day(1, 0).date_naive();
+    collect_metrics::rollup(&app.db, &[user], since, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(
+        rolled(&app, user).await,
+        [
+            // Hand-computed: views 100 on the 2nd, +150 on the 3rd.
+            "instagram views 2026-11-02 100",
+            "instagram views 2026-11-03 150",
+            // Likes: the 1st 5 + 1; the 2nd (12-5) + (4-1); the 4th 20-12.
+            "x likes 2026-11-01 6",
+            "x likes 2026-11-02 10",
+            "x likes 2026-11-04 8",
+        ]
+    );
+
+    // Running it again (a later tick) changes nothing; a new snapshot updates its day only.
+    snapshot(&app, b, day(4, 18), Some(6), None).await;
+    collect_metrics::rollup(&app.db, &[user], day(4, 0).date_naive(), Utc::now())
+        .await
+        .unwrap();
+    let rows = rolled(&app, user).await;
+    assert!(
+        rows.contains(&"x likes 2026-11-04 10".to_owned()),
+        "{rows:?}"
+    );
+    assert!(
+        rows.contains(&"x likes 2026-11-02 10".to_owned()),
+        "{rows:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_seller_s_rollups_hold_only_their_own_posts() {
+    let app = spawn_app().await;
+    app.signed_up_user().await;
+    let alice = app.newest_user_id().await;
+    let other = app.second_browser();
+    other
+        .post_form(
+            "/signup",
+            &[
+                ("email", "bob@example.com"),
+                ("password", "correct horse battery staple"),
+                ("time_zone", "Europe/Berlin"),
+            ],
+        )
+        .await;
+    let bob = app.newest_user_id().await;
+    assert_ne!(alice, bob);
+    let ax = connection(&app, alice, Platform::X).await;
+    let bx = connection(&app, bob, Platform::X).await;
+    let a = published(&app, alice, ax, day(5, 9)).await;
+    let b = published(&app, bob, bx, day(5, 9)).await;
+    snapshot(&app, a, day(5, 10), Some(7), None).await;
+    snapshot(&app, b, day(5, 10), Some(1000), None).await;
+    collect_metrics::rollup(&app.db, &[alice], day(1, 0).date_naive(), Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(rolled(&app, alice).await, ["x likes 2026-11-05 7"]);
+    assert!(
+        rolled(&app, bob).await.is_empty(),
+        "only the users asked about are rolled up"
+    );
+}
+
+#[tokio::test]
+async fn without_a_metrics_source_nothing_is_claimed() {
+    // Until a network's numbers are read, its published posts are left alone (not marked).
+    let app = spawn_app().await;
+    app.signed_up_user().await;
+    let user = app.newest_user_id().await;
+    let li = connection(&app, user, Platform::Linkedin).await;
+    let t = published(&app, user, li, Utc::now() - Duration::hours(2)).await;
+    let collector = Collector {
+        db: app.db.clone(),
+        connections: app.state.connections.clone(),
+    };
+    let report = collector.run_once(Utc::now()).await.unwrap();
+    assert_eq!(report.claimed, 0);
+    assert_eq!(
+        app.scalar_string(&format!(
+            "SELECT coalesce(metrics_retry_at::text, 'none') FROM post_targets WHERE id = '{t}'"
+        ))
+        .await
+        .as_deref(),
+        Some("none")
+    );
+}
