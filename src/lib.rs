@@ -15,6 +15,7 @@
 //! - `db`, `redis`, `telemetry`, `app`, `cli`: plumbing.
 
 pub mod ai;
+pub mod analytics;
 pub mod app;
 pub mod cli;
 pub mod config;

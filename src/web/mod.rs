@@ -8,6 +8,7 @@
 //! signed media links (`media::public_router`) sit outside sessions and the rate limit.
 
 pub mod admin;
+pub mod analytics;
 pub mod api;
 pub mod areas;
 pub mod assets;
@@ -15,6 +16,7 @@ pub mod auth;
 pub mod calendar;
 pub mod caption_templates;
 pub mod catalog_sync;
+pub mod chart;
 pub mod compose;
 pub mod connections;
 pub mod dashboard;
@@ -141,6 +143,7 @@ pub fn router(state: AppState) -> Router {
         .merge(posts::router())
         .merge(products::router())
         .merge(studio::router())
+        .merge(analytics::router())
         .merge(notifications::router())
         .merge(caption_templates::router())
         .merge(media::router())

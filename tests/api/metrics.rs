@@ -193,3 +193,89 @@ async fn without_a_metrics_source_nothing_is_claimed() {
         Some("none")
     );
 }
+
+#[tokio::test]
+async fn the_engagement_dashboard_shows_totals_trends_top_posts_and_each_post_s_curve() {
+    let app = spawn_app().await;
+    app.signed_up_user().await;
+    let user = app.newest_user_id().await;
+    let (_, html) = app.get_html("/analytics").await;
+    assert!(
+        crate::helpers::texts(&html, "#analytics-empty")[0].contains("Connect X"),
+        "the empty state says what to do"
+    );
+
+    let x = connection(&app, user, Platform::X).await;
+    let now = Utc::now();
+    let hot = published(&app, user, x, now - Duration::hours(30)).await;
+    let cold = published(&app, user, x, now - Duration::hours(20)).await;
+    snapshot(&app, hot, now - Duration::hours(29), Some(4), None).await;
+    snapshot(&app, hot, now - Duration::hours(1), Some(40), None).await;
+    snapshot(&app, cold, now - Duration::hours(2), Some(3), None).await;
+    collect_metrics::rollup(
+        &app.db,
+        &[user],
+        (now - Duration::days(3)).date_naive(),
+        now,
+    )
+    .await
+    .unwrap();
+
+    let (status, html) = app.get_html("/analytics?range=7").await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    let tiles = crate::helpers::texts(&html, "#tiles .stat-tile");
+    let likes = tiles.iter().find(|t| t.starts_with("Likes")).unwrap();
+    assert!(likes.contains("43"), "40 + 3 likes gained: {likes}");
+    let rows = crate::helpers::texts(&html, "#top-posts .top-post");
+    assert_eq!(rows.len(), 2);
+    assert!(rows[0].contains("40"), "the most liked first: {rows:?}");
+    // Charts are SVG with a title, a description and their numbers in a table.
+    assert!(html.contains("<title id=\"chart-likes-title\">Likes per day</title>"));
+    assert_eq!(
+        crate::helpers::texts(&html, "#chart-likes tbody tr").len(),
+        7
+    );
+
+    let hot_post = app
+        .scalar_string(&format!(
+            "SELECT post_id::text FROM post_targets WHERE id = '{hot}'"
+        ))
+        .await
+        .unwrap();
+    let (status, html) = app.get_html(&format!("/analytics/posts/{hot_post}")).await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    assert_eq!(
+        crate::helpers::texts(&html, "#chart-x-likes tbody td:nth-child(2)"),
+        ["4", "40"]
+    );
+
+    // Ranges are 7, 30 or 90 days; someone else's post isn't there.
+    let (status, _) = app.get_html("/analytics?range=12").await;
+    assert_eq!(status, reqwest::StatusCode::BAD_REQUEST);
+    let other = app.second_browser();
+    other
+        .post_form(
+            "/signup",
+            &[
+                ("email", "eve@example.com"),
+                ("password", "correct horse battery staple"),
+                ("time_zone", "UTC"),
+            ],
+        )
+        .await;
+    let (status, _) = other
+        .get_html(&format!("/analytics/posts/{hot_post}"))
+        .await;
+    assert_eq!(status, reqwest::StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn with_engagement_collection_switched_off_the_analytics_pages_are_absent() {
+    let app = crate::helpers::spawn_app_with(|env| {
+        env.insert("METRICS_ENGAGEMENT".into(), "false".into());
+    })
+    .await;
+    app.signed_up_user().await;
+    let (status, _) = app.get_html("/analytics").await;
+    assert_eq!(status, reqwest::StatusCode::NOT_FOUND);
+}

@@ -41,18 +41,6 @@ async fn a_logged_in_seller_sees_the_whole_navigation_on_every_page() {
 }
 
 #[tokio::test]
-async fn areas_not_built_yet_say_honestly_what_will_be_there() {
-    let app = spawn_app().await;
-    app.signed_up_user().await;
-    for path in ["/analytics"] {
-        let (_, html) = app.get_html(path).await;
-        let empty = texts(&html, ".empty-state");
-        assert_eq!(empty.len(), 1, "{path}");
-        assert!(empty[0].contains("still being built"), "{path}: {empty:?}");
-    }
-}
-
-#[tokio::test]
 async fn every_area_sends_a_visitor_to_the_login_form_and_back() {
     let app = spawn_app().await;
     for (path, _) in AREAS {
