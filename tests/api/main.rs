@@ -17,5 +17,6 @@ mod publishing;
 mod security;
 mod studio;
 mod stylesheet;
+mod x_metrics;
 
 mod helpers;
