@@ -283,10 +283,10 @@ impl Registry {
     /// Where a social network's engagement numbers are read; `None` for shops, and for
     /// networks whose per-post numbers aren't read yet.
     pub fn metrics(&self, platform: Platform) -> Option<Box<dyn metrics::MetricsSource>> {
-        let _http = self.http.clone();
+        let http = self.http.clone();
         match platform {
-            Platform::X
-            | Platform::Instagram
+            Platform::X => Some(Box::new(x::metrics::XMetrics { http })),
+            Platform::Instagram
             | Platform::Facebook
             | Platform::Linkedin
             | Platform::Pinterest

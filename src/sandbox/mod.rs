@@ -91,6 +91,10 @@ pub struct SandboxConfig {
     /// `videos.insert` calls a YouTube client may make per Pacific day (Google's current default
     /// bucket is 100). Changeable at run time through `POST /_sandbox/limits`.
     pub youtube_uploads_per_day: u32,
+    /// `GET /2/tweets?ids=` requests an X token may make per 15 minutes (X's own limit is 5 000;
+    /// the default of 300 is lower so a test can reach it). Changeable at run time through
+    /// `POST /_sandbox/limits`.
+    pub x_post_lookups_per_15_min: u32,
     /// Products in every Shopify shop, Etsy shop and Squarespace site (`--products N`).
     pub products_per_shop: usize,
     /// Etsy's per-app allowances (10 per second and 10 000 per sliding 24 hours by default).
@@ -121,6 +125,7 @@ impl SandboxConfig {
             request_log_limit: 10_000,
             instagram_publish_limit: 50,
             youtube_uploads_per_day: 100,
+            x_post_lookups_per_15_min: 300,
             products_per_shop: DEFAULT_PRODUCTS,
             etsy_requests_per_second: 10,
             etsy_requests_per_day: 10_000,
@@ -214,6 +219,11 @@ impl Sandbox {
         edit: ProductEdit,
     ) -> Result<(), String> {
         inspect::edit_product(&self.shared, platform, shop, index, edit)
+    }
+
+    /// Changes the run-time limits, as `POST /_sandbox/limits` does; fields left `None` stay.
+    pub fn set_limits(&self, spec: &LimitsSpec) {
+        self.shared.limits.set(spec);
     }
 
     /// Removes every fault.

@@ -3,6 +3,7 @@
 //! `GET /2/users/me`. Posts and media live in [`publish`]. Legacy `twitter.com` hosts are
 //! aliases (see `dispatch`).
 
+pub(crate) mod metrics;
 pub(crate) mod publish;
 
 use std::sync::Arc;

@@ -18,5 +18,6 @@ mod publishing;
 mod security;
 mod studio;
 mod stylesheet;
+mod x_metrics;
 
 mod helpers;

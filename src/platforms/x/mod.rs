@@ -1,4 +1,5 @@
-//! X: its OAuth now; publishing, catalog and metrics clients join it here.
+//! X: its OAuth, publishing and metrics clients.
 
+pub mod metrics;
 pub mod oauth;
 pub mod publish;

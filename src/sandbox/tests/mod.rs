@@ -21,6 +21,7 @@ mod squarespace_catalog;
 mod tiktok;
 mod tiktok_publishing;
 mod x;
+mod x_metrics;
 mod x_publishing;
 mod youtube;
 mod youtube_publishing;

@@ -3,7 +3,8 @@
 //! legacy `command=INIT|APPEND|FINALIZE` form of the one-shot endpoint), `POST /2/tweets` with
 //! X's strict body schema and its 24-hour duplicate-content rule, and the lookups a client uses
 //! to find out whether a post it lost track of exists: `GET /2/tweets?ids=`, `GET /2/tweets/{id}`
-//! and `GET /2/users/{id}/tweets`.
+//! and `GET /2/users/{id}/tweets`. Their metrics and the lookup's rate limit are in
+//! [`super::metrics`].
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Map, Value, json};
 
+use super::metrics::{self, Windows};
 use super::{unauthorized, user_id};
 use crate::domain::Platform;
 use crate::sandbox::dispatch::RouteCtx;
@@ -58,6 +60,8 @@ pub(crate) struct XState {
     recent_texts: HashMap<(String, String), DateTime<Utc>>,
     /// Sweep `recent_texts` for expired entries once it reaches this size.
     sweep_at: usize,
+    /// `GET /2/tweets?ids=` requests per token in the current window.
+    lookups: Windows,
 }
 
 const SWEEP_MIN: usize = 4096;
@@ -68,6 +72,7 @@ impl Default for XState {
             media: HashMap::new(),
             recent_texts: HashMap::new(),
             sweep_at: SWEEP_MIN,
+            lookups: Windows::default(),
         }
     }
 }
@@ -1231,7 +1236,7 @@ fn requested_fields(ctx: &RouteCtx) -> Result<Fields, Response> {
     Ok(Fields { names, post_style })
 }
 
-fn tweet_json(r: &PublishedRecord, fields: &Fields) -> Value {
+fn tweet_json(r: &PublishedRecord, fields: &Fields, now: DateTime<Utc>) -> Value {
     let mut t = json!({ "id": r.remote_id, "text": r.text });
     let history = if fields.post_style {
         "edit_history_post_ids"
@@ -1251,15 +1256,7 @@ fn tweet_json(r: &PublishedRecord, fields: &Fields) -> Value {
                 }
             }
             "public_metrics" => {
-                let reposts = if fields.post_style {
-                    "repost_count"
-                } else {
-                    "retweet_count"
-                };
-                t["public_metrics"] = json!({
-                    reposts: 0, "reply_count": 0, "like_count": 0,
-                    "quote_count": 0, "bookmark_count": 0, "impression_count": 0,
-                });
+                t["public_metrics"] = metrics::public_metrics(r, now, fields.post_style)
             }
             "reply_settings" => {
                 t["reply_settings"] = r
@@ -1290,15 +1287,29 @@ fn not_found_error(id: &str) -> Value {
 }
 
 /// `GET /2/tweets?ids=…`: up to 100 ids; the ones that do not exist come back in `errors`.
+/// Counted against the token's 15-minute window; every answer after authentication carries the
+/// `x-rate-limit-*` headers.
 async fn lookup(
     State(shared): State<Arc<Shared>>,
     Extension(ctx): Extension<RouteCtx>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(res) = authenticate(&shared, &headers, &["tweet.read", "users.read"]) {
-        return res;
+    let token = match authenticate(&shared, &headers, &["tweet.read", "users.read"]) {
+        Ok(t) => t,
+        Err(res) => return res,
+    };
+    let now = shared.clock.now();
+    let window = lock(&shared.x)
+        .lookups
+        .count(&token.value, shared.limits.x_post_lookups(), now);
+    if window.exceeded {
+        return window.refusal();
     }
-    let fields = match requested_fields(&ctx) {
+    window.headers(lookup_answer(&shared, &ctx, &token, now))
+}
+
+fn lookup_answer(shared: &Shared, ctx: &RouteCtx, token: &Token, now: DateTime<Utc>) -> Response {
+    let fields = match requested_fields(ctx) {
         Ok(f) => f,
         Err(res) => return res,
     };
@@ -1318,12 +1329,23 @@ async fn lookup(
             "ids must be 1 to 100 comma-separated ids matching ^[0-9]{1,19}$.",
         );
     }
+    let private = fields.names.iter().any(|f| f == "non_public_metrics");
+    let me = user_id(&token.grant.account);
     let log = shared.published();
     let mut data = Vec::new();
     let mut errors = Vec::new();
     for id in ids {
         match log.find(Platform::X, id) {
-            Some(r) => data.push(tweet_json(r, &fields)),
+            Some(r) => {
+                let mut t = tweet_json(r, &fields, now);
+                if private {
+                    match metrics::non_public_metrics(r, now, &me) {
+                        Ok(m) => t["non_public_metrics"] = m,
+                        Err(e) => errors.push(e),
+                    }
+                }
+                data.push(t);
+            }
             None => errors.push(not_found_error(id)),
         }
     }
@@ -1355,10 +1377,11 @@ async fn lookup_one(
     if !is_id(&id) {
         return invalid(Some(("id", json!(id))), "id must match ^[0-9]{1,19}$.");
     }
+    let now = shared.clock.now();
     let found = shared
         .published()
         .find(Platform::X, &id)
-        .map(|r| tweet_json(r, &fields));
+        .map(|r| tweet_json(r, &fields, now));
     match found {
         Some(t) => json_response(StatusCode::OK, json!({ "data": t })),
         None => json_response(StatusCode::OK, json!({ "errors": [not_found_error(&id)] })),
@@ -1437,6 +1460,7 @@ async fn timeline(
     let exclude_replies = params
         .get("exclude")
         .is_some_and(|e| e.split(',').any(|x| x.trim() == "replies"));
+    let now = shared.clock.now();
     let log = shared.published();
     let mut matching = Vec::new();
     for r in log.recent(Platform::X, &id) {
@@ -1463,7 +1487,7 @@ async fn timeline(
         .iter()
         .skip(offset)
         .take(max)
-        .map(|r| tweet_json(r, &fields))
+        .map(|r| tweet_json(r, &fields, now))
         .collect();
     let more = matching.len() > offset + max;
     drop(log);
