@@ -283,13 +283,13 @@ impl Registry {
     /// Where a social network's engagement numbers are read; `None` for shops, and for
     /// networks whose per-post numbers aren't read yet.
     pub fn metrics(&self, platform: Platform) -> Option<Box<dyn metrics::MetricsSource>> {
-        let _http = self.http.clone();
+        let http = self.http.clone();
         match platform {
+            Platform::Instagram => Some(Box::new(instagram::metrics::InstagramMetrics { http })),
+            Platform::Pinterest => Some(Box::new(pinterest::metrics::PinterestMetrics { http })),
             Platform::X
-            | Platform::Instagram
             | Platform::Facebook
             | Platform::Linkedin
-            | Platform::Pinterest
             | Platform::Tiktok
             | Platform::Youtube
             | Platform::Shopify
