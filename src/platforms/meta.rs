@@ -41,7 +41,7 @@ impl GraphError {
 }
 
 /// Whether a Graph code means "slow down" (Mixpost's list, PLATFORMS.md §3).
-fn is_rate_limit(code: i64) -> bool {
+pub fn is_rate_limit(code: i64) -> bool {
     matches!(code, 4 | 17 | 32 | 613 | 80000..=80009 | 80014)
 }
 

@@ -286,10 +286,10 @@ impl Registry {
         let http = self.http.clone();
         match platform {
             Platform::X => Some(Box::new(x::metrics::XMetrics { http })),
-            Platform::Instagram
-            | Platform::Facebook
+            Platform::Instagram => Some(Box::new(instagram::metrics::InstagramMetrics { http })),
+            Platform::Pinterest => Some(Box::new(pinterest::metrics::PinterestMetrics { http })),
+            Platform::Facebook
             | Platform::Linkedin
-            | Platform::Pinterest
             | Platform::Tiktok
             | Platform::Youtube
             | Platform::Shopify

@@ -2,8 +2,9 @@
 //! hosts, the code exchange at `api.instagram.com` with its wrapped answer, the short-lived →
 //! long-lived exchange and the refresh of long-lived tokens at `graph.instagram.com`, and
 //! `GET /me`. The Facebook Login flavour lives in `facebook`. Content publishing, on both hosts,
-//! is in [`publish`].
+//! is in [`publish`]; media insights in [`insights`].
 
+pub(crate) mod insights;
 pub(crate) mod publish;
 
 use std::sync::Arc;
@@ -45,6 +46,7 @@ pub(super) fn routes() -> Router<Arc<Shared>> {
         .route("/graph.instagram.com/refresh_access_token", get(refresh))
         .route("/graph.instagram.com/me", get(me))
         .merge(publish::routes())
+        .merge(insights::routes())
 }
 
 struct InstagramAuth;

@@ -130,6 +130,16 @@ pub(crate) fn derived_count(parts: &[&str], range: std::ops::Range<u64>) -> u64 
     range.start + n % (range.end - range.start).max(1)
 }
 
+/// A count that grows from 0 towards `max` as a post ages (`1 - e^(-age/scale)`), so numbers
+/// read later are never smaller than numbers read earlier.
+pub(crate) fn grown(max: f64, age_secs: i64, scale_secs: f64) -> u64 {
+    if age_secs <= 0 || max <= 0.0 {
+        return 0;
+    }
+    let share = 1.0 - (-(age_secs as f64) / scale_secs).exp();
+    (max * share).floor() as u64
+}
+
 /// The avatar the sandbox serves for an account: initials on a colour picked from the login.
 pub(crate) fn avatar_url(base: &str, platform: Platform, login: &str) -> String {
     let encoded: String = url::form_urlencoded::byte_serialize(login.as_bytes()).collect();

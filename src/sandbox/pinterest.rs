@@ -1,8 +1,9 @@
 //! Pinterest API v5 (PLATFORMS.md §5): OAuth with HTTP Basic at the token endpoint and a new
 //! refresh token on every refresh (continuous refresh: the old one lives until its own expiry),
 //! `GET /v5/user_account`, and `GET /v5/boards` with bookmark pagination. Pins and video uploads
-//! live in [`publish`].
+//! live in [`publish`]; pin analytics in [`analytics`].
 
+pub(crate) mod analytics;
 pub(crate) mod publish;
 
 use std::sync::Arc;
@@ -38,6 +39,7 @@ pub(super) fn routes() -> Router<Arc<Shared>> {
         .route("/api.pinterest.com/v5/user_account", get(user_account))
         .route("/api.pinterest.com/v5/boards", get(boards))
         .merge(publish::routes())
+        .merge(analytics::routes())
 }
 
 struct PinterestAuth;

@@ -8,6 +8,7 @@ mod cli;
 mod connections;
 mod gemini;
 mod health;
+mod ig_pin_metrics;
 mod media;
 mod metrics;
 mod oauth;

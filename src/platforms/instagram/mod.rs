@@ -1,4 +1,5 @@
-//! Instagram: its OAuth now; publishing, catalog and metrics clients join it here.
+//! Instagram: its OAuth, publishing and per-post insights clients.
 
+pub mod metrics;
 pub mod oauth;
 pub mod publish;

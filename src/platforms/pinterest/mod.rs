@@ -1,4 +1,5 @@
-//! Pinterest: its OAuth now; publishing, catalog and metrics clients join it here.
+//! Pinterest: its OAuth, publishing and pin analytics clients.
 
+pub mod metrics;
 pub mod oauth;
 pub mod publish;

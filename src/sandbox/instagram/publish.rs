@@ -227,20 +227,21 @@ fn child_gone(child: &str) -> MediaError {
 
 /// An Instagram account the token may act for.
 #[derive(Clone)]
-struct Identity {
-    id: String,
-    username: String,
+pub(super) struct Identity {
+    pub id: String,
+    pub username: String,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Need {
+pub(super) enum Need {
     Read,
     Publish,
+    Insights,
 }
 
 /// The token on the request and the Instagram accounts it may act for: the account itself with
 /// Instagram Login, or the accounts linked to the Pages it reaches with Facebook Login.
-fn identities(
+pub(super) fn identities(
     shared: &Shared,
     ctx: &RouteCtx,
     params: &Params,
@@ -265,7 +266,12 @@ fn identities(
             "instagram_business_basic",
             "instagram_business_content_publish",
         ],
+        (true, Need::Insights) => &[
+            "instagram_business_basic",
+            "instagram_business_manage_insights",
+        ],
         (false, Need::Read) => &["instagram_basic"],
+        (false, Need::Insights) => &["instagram_basic", "instagram_manage_insights"],
         (false, Need::Publish) => &[
             "instagram_basic",
             "instagram_content_publish",

@@ -100,7 +100,11 @@ fn invalid(message: &str) -> Response {
 }
 
 /// The token, with every scope in `scopes`.
-fn authorize(shared: &Shared, headers: &HeaderMap, scopes: &[&str]) -> Result<Token, Response> {
+pub(super) fn authorize(
+    shared: &Shared,
+    headers: &HeaderMap,
+    scopes: &[&str],
+) -> Result<Token, Response> {
     let token = authenticate(shared, headers)?;
     let missing: Vec<&str> = scopes
         .iter()

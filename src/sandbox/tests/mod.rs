@@ -12,6 +12,7 @@ mod instagram;
 mod instagram_publishing;
 mod linkedin;
 mod linkedin_publishing;
+mod metrics;
 mod pinterest;
 mod pinterest_publishing;
 mod shopify;
