@@ -279,3 +279,155 @@ async fn with_engagement_collection_switched_off_the_analytics_pages_are_absent(
     let (status, _) = app.get_html("/analytics").await;
     assert_eq!(status, reqwest::StatusCode::NOT_FOUND);
 }
+
+/// Publishes `n` posts to the seller's X account through the API and the worker; returns the
+/// post ids once every one is published.
+async fn published_to_x(app: &TestApp, token: &str, x: Uuid, n: usize) -> Vec<String> {
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let res = app
+            .client
+            .post(app.url("/api/v1/posts"))
+            .bearer_auth(token)
+            .json(&json!({"body": format!("Fresh mugs, batch {i}"), "targets": [{"connection_id": x}], "publish_now": true}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), reqwest::StatusCode::CREATED);
+        let body: serde_json::Value = res.json().await.unwrap();
+        ids.push(body["id"].as_str().unwrap().to_owned());
+    }
+    crate::helpers::eventually(
+        "every post is published",
+        std::time::Duration::from_secs(60),
+        || async {
+            app.scalar_i64("SELECT count(*) FROM post_targets WHERE status = 'published'")
+                .await
+                == n as i64
+        },
+    )
+    .await;
+    ids
+}
+
+#[tokio::test]
+async fn published_x_posts_get_snapshots_on_schedule_and_the_dashboard_and_api_show_them() {
+    let (app, sandbox) = crate::helpers::spawn_app_with_sandbox().await;
+    app.signed_up_user().await;
+    let user = app.newest_user_id().await;
+    crate::oauth::connect(&app, &sandbox, Platform::X).await;
+    let x: Uuid = app
+        .scalar_string("SELECT id::text FROM connections WHERE platform = 'x'")
+        .await
+        .unwrap()
+        .parse()
+        .unwrap();
+    let token = app.api_token_of(user).await;
+    let worker = app.spawn_worker_with(|env| {
+        env.insert("METRICS_ENGAGEMENT".into(), "false".into());
+    });
+    let posts = published_to_x(&app, &token, x, 3).await;
+    worker.stop().await;
+    let collector = Collector {
+        db: app.db.clone(),
+        connections: app.state.connections.clone(),
+    };
+
+    // Not due before an hour has passed.
+    assert_eq!(collector.run_once(Utc::now()).await.unwrap().claimed, 0);
+
+    // An hour and a bit later (on both clocks), one request reads all three.
+    sandbox.advance_clock(3700).await;
+    let later = Utc::now() + Duration::hours(2);
+    let report = collector.run_once(later).await.unwrap();
+    assert_eq!(
+        (report.claimed, report.snapshots, report.requests),
+        (3, 3, 1),
+        "{report:?}"
+    );
+    assert_eq!(
+        app.scalar_i64("SELECT count(*) FROM post_targets WHERE metrics_step = 1")
+            .await,
+        3
+    );
+    // The next one isn't due until 6 h.
+    assert_eq!(collector.run_once(later).await.unwrap().claimed, 0);
+
+    let res = app
+        .client
+        .get(app.url(&format!("/api/v1/posts/{}/metrics", posts[0])))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = res.json().await.unwrap();
+    let snap = &body["snapshots"][0];
+    assert_eq!(snap["platform"], "x", "{body}");
+    assert!(snap["impressions"].as_i64().unwrap() > 0, "{body}");
+    assert!(
+        app.scalar_i64(&format!(
+            "SELECT count(*) FROM analytics WHERE user_id = '{user}' AND metric = 'impressions'"
+        ))
+        .await
+            > 0,
+        "rolled up"
+    );
+    let (_, html) = app.get_html("/analytics").await;
+    assert_eq!(
+        crate::helpers::texts(&html, "#top-posts .top-post").len(),
+        3
+    );
+}
+
+#[tokio::test]
+async fn a_rate_limited_account_waits_for_the_reset_and_one_needing_reauthorization_is_paused() {
+    let (app, sandbox) = crate::helpers::spawn_app_with_sandbox().await;
+    app.signed_up_user().await;
+    let user = app.newest_user_id().await;
+    crate::oauth::connect(&app, &sandbox, Platform::X).await;
+    let x: Uuid = app
+        .scalar_string("SELECT id::text FROM connections WHERE platform = 'x'")
+        .await
+        .unwrap()
+        .parse()
+        .unwrap();
+    let token = app.api_token_of(user).await;
+    let worker = app.spawn_worker_with(|env| {
+        env.insert("METRICS_ENGAGEMENT".into(), "false".into());
+    });
+    published_to_x(&app, &token, x, 2).await;
+    worker.stop().await;
+    let collector = Collector {
+        db: app.db.clone(),
+        connections: app.state.connections.clone(),
+    };
+    sandbox.advance_clock(3700).await;
+    sandbox
+        .sandbox
+        .set_limits(&picscripter::sandbox::LimitsSpec {
+            x_post_lookups_per_15_min: Some(0),
+            ..Default::default()
+        });
+    // Due (over an hour after publishing) but before X's window resets on its clock.
+    let later = Utc::now() + Duration::seconds(3900);
+    let report = collector.run_once(later).await.unwrap();
+    assert_eq!(
+        (report.rate_limited, report.snapshots),
+        (2, 0),
+        "{report:?}"
+    );
+    // Both wait for X's reset: nothing is claimed again right away.
+    assert_eq!(collector.run_once(later).await.unwrap().claimed, 0);
+    assert_eq!(
+        app.scalar_i64(
+            "SELECT count(*) FROM post_targets WHERE metrics_retry_at > now() + interval '1 hour'"
+        )
+        .await,
+        2
+    );
+
+    // A connection needing re-authorization isn't asked at all.
+    app.scalar_i64(&format!("WITH u AS (UPDATE connections SET status = 'needs_reauth' WHERE id = '{x}' RETURNING 1) SELECT count(*) FROM u")).await;
+    app.scalar_i64("WITH u AS (UPDATE post_targets SET metrics_retry_at = NULL RETURNING 1) SELECT count(*) FROM u").await;
+    assert_eq!(collector.run_once(later).await.unwrap().claimed, 0);
+}
