@@ -23,6 +23,7 @@ use crate::web::session::{CurrentUser, PageContext};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/analytics", get(dashboard))
+        .route("/analytics/export.csv", get(export))
         .route("/analytics/posts/{id}", get(post_detail))
 }
 
@@ -71,6 +72,18 @@ struct PostPage {
 #[derive(Deserialize)]
 struct RangeQuery {
     range: Option<String>,
+}
+
+/// The range asked for: 7, 30 or 90 days (30 when not given).
+fn range_of(raw: Option<&str>) -> Result<i64, AppError> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(30),
+        Some(r) => r
+            .parse::<i64>()
+            .ok()
+            .filter(|d| RANGES.contains(d))
+            .ok_or_else(|| AppError::BadRequest("Choose a range of 7, 30 or 90 days.".into())),
+    }
 }
 
 fn enabled(state: &AppState) -> Result<(), AppError> {
@@ -263,4 +276,135 @@ async fn post_detail(
         excerpt: crate::posts::queries::excerpt(&post.body, 120),
         sections,
     })
+}
+
+#[derive(Deserialize)]
+struct ExportQuery {
+    range: Option<String>,
+    table: Option<String>,
+}
+
+/// One CSV field: quoted when it holds a comma, a quote or a line break; a leading `=`, `+`, `-`
+/// or `@` is defused so a spreadsheet never runs it as a formula.
+fn csv_field(raw: &str) -> String {
+    let mut v = raw.to_owned();
+    if v.starts_with(['=', '+', '-', '@']) {
+        v.insert(0, '\'');
+    }
+    if v.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", v.replace('"', "\"\""))
+    } else {
+        v
+    }
+}
+
+/// `GET /analytics/export.csv?range=30[&table=posts]`: the numbers the dashboard shows — per day
+/// (the default) or per top post — as CSV.
+async fn export(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Query(q): Query<ExportQuery>,
+) -> Result<Response, AppError> {
+    use axum::response::IntoResponse as _;
+    enabled(&state)?;
+    let range = range_of(q.range.as_deref())?;
+    let platform = Platform::X;
+    let metrics = metrics_of(platform);
+    let now = Utc::now();
+    let to = now.date_naive();
+    let from = to - Duration::days(range - 1);
+    let header: Vec<&str> = metrics.iter().map(|(_, l)| *l).collect();
+    let mut out = String::new();
+    let table = q.table.as_deref().unwrap_or("daily");
+    match table {
+        "daily" => {
+            let trend = analytics::trend(&state.db, user.id, platform, from, to).await?;
+            out.push_str(&format!("day (UTC),{}\n", header.join(",")));
+            for day in from.iter_days().take_while(|d| *d <= to) {
+                let values: Vec<String> = metrics
+                    .iter()
+                    .map(|(m, _)| {
+                        trend
+                            .get(*m)
+                            .and_then(|s| s.iter().find(|(d, _)| *d == day))
+                            .map_or(0, |(_, v)| *v)
+                            .to_string()
+                    })
+                    .collect();
+                out.push_str(&format!("{day},{}\n", values.join(",")));
+            }
+        }
+        "posts" => {
+            let zone = TimeZone::parse_or_utc(&user.time_zone);
+            let top = analytics::top_posts(
+                &state.db,
+                user.id,
+                platform,
+                now - Duration::days(range),
+                100,
+            )
+            .await?;
+            out.push_str(&format!("post,published,link,{}\n", header.join(",")));
+            for p in top {
+                let l = LocalTime::of(p.published_at, zone);
+                let point = analytics::Point {
+                    platform: platform.as_str().to_owned(),
+                    captured_at: p.captured_at,
+                    likes: p.likes,
+                    reposts: p.reposts,
+                    replies: p.replies,
+                    quotes: p.quotes,
+                    impressions: p.impressions,
+                    saves: p.saves,
+                    clicks: p.clicks,
+                    views: p.views,
+                };
+                let values: Vec<String> = metrics
+                    .iter()
+                    .map(|(m, _)| point.value(m).map_or(String::new(), |v| v.to_string()))
+                    .collect();
+                out.push_str(&format!(
+                    "{},{},{},{}\n",
+                    csv_field(&p.body),
+                    csv_field(&format!("{} {}", l.date, l.time)),
+                    csv_field(p.remote_url.as_deref().unwrap_or("")),
+                    values.join(",")
+                ));
+            }
+        }
+        _ => {
+            return Err(AppError::BadRequest(
+                "Export the daily numbers (table=daily) or the posts (table=posts).".into(),
+            ));
+        }
+    }
+    let name = format!("picscripter-{}-{table}-{range}d.csv", platform.as_str());
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/csv; charset=utf-8".to_owned(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        out,
+    )
+        .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_field;
+
+    #[test]
+    fn csv_fields_are_quoted_when_needed_and_formulas_are_defused() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a, b"), "\"a, b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("=SUM(A1)"), "'=SUM(A1)");
+        assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
+    }
 }

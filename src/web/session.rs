@@ -243,6 +243,8 @@ pub struct PageContext {
     pub csrf_token: String,
     pub flashes: Vec<Flash>,
     pub nav: &'static str,
+    /// Whether the analytics area is on (`METRICS_ENGAGEMENT`); off, it leaves the navigation.
+    pub analytics: bool,
     assets: Arc<Assets>,
 }
 
@@ -254,6 +256,7 @@ impl PageContext {
             csrf_token: String::new(),
             flashes: Vec::new(),
             nav: "",
+            analytics: true,
             assets,
         }
     }
@@ -269,7 +272,10 @@ impl PageContext {
     }
 
     pub fn nav_items(&self) -> Vec<&'static NavItem> {
-        let mut items: Vec<&'static NavItem> = NAV.iter().collect();
+        let mut items: Vec<&'static NavItem> = NAV
+            .iter()
+            .filter(|i| self.analytics || i.key != "analytics")
+            .collect();
         if self.user.as_ref().is_some_and(|u| u.is_admin) {
             items.push(&ADMIN_NAV);
         }
@@ -298,6 +304,7 @@ impl FromRequestParts<AppState> for PageContext {
             csrf_token,
             flashes,
             nav: "",
+            analytics: state.config.features.metrics_engagement,
             assets: state.assets.clone(),
         })
     }

@@ -249,6 +249,47 @@ async fn the_engagement_dashboard_shows_totals_trends_top_posts_and_each_post_s_
         ["4", "40"]
     );
 
+    // The numbers shown, as CSV: per day and per post.
+    let res = app.get("/analytics/export.csv?range=7").await;
+    assert_eq!(res.status(), reqwest::StatusCode::OK);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    assert!(
+        res.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("attachment")
+    );
+    let csv = res.text().await.unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "day (UTC),Impressions,Likes,Reposts,Replies,Quotes,Bookmarks"
+    );
+    assert_eq!(lines.len(), 8, "a header and seven days: {csv}");
+    let likes: i64 = lines[1..]
+        .iter()
+        .map(|l| l.split(',').nth(2).unwrap().parse::<i64>().unwrap())
+        .sum();
+    assert_eq!(likes, 43);
+    let posts = app
+        .get("/analytics/export.csv?range=7&table=posts")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(posts.lines().count(), 3, "{posts}");
+    assert!(
+        posts.lines().nth(1).unwrap().starts_with("Hello,"),
+        "{posts}"
+    );
+    let (status, _) = app.get_html("/analytics/export.csv?table=everything").await;
+    assert_eq!(status, reqwest::StatusCode::BAD_REQUEST);
+
     // Ranges are 7, 30 or 90 days; someone else's post isn't there.
     let (status, _) = app.get_html("/analytics?range=12").await;
     assert_eq!(status, reqwest::StatusCode::BAD_REQUEST);
@@ -278,6 +319,9 @@ async fn with_engagement_collection_switched_off_the_analytics_pages_are_absent(
     app.signed_up_user().await;
     let (status, _) = app.get_html("/analytics").await;
     assert_eq!(status, reqwest::StatusCode::NOT_FOUND);
+    let (_, dashboard) = app.get_html("/dashboard").await;
+    let nav = crate::helpers::texts(&dashboard, "aside nav a");
+    assert!(!nav.iter().any(|n| n == "Analytics"), "{nav:?}");
 }
 
 /// Publishes `n` posts to the seller's X account through the API and the worker; returns the
