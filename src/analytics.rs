@@ -162,6 +162,22 @@ pub struct TopPost {
 }
 
 impl TopPost {
+    /// Its latest numbers as a point of the curve.
+    pub fn point(&self, platform: Platform) -> Point {
+        Point {
+            platform: platform.as_str().to_owned(),
+            captured_at: self.captured_at,
+            likes: self.likes,
+            reposts: self.reposts,
+            replies: self.replies,
+            quotes: self.quotes,
+            impressions: self.impressions,
+            saves: self.saves,
+            clicks: self.clicks,
+            views: self.views,
+        }
+    }
+
     /// Interactions: likes, reposts, replies, quotes, saves and clicks together.
     pub fn engagement(&self) -> i64 {
         [

@@ -173,19 +173,9 @@ async fn dashboard(
             values: metrics
                 .iter()
                 .map(|(m, _)| {
-                    let point = analytics::Point {
-                        platform: platform.as_str().to_owned(),
-                        captured_at: p.captured_at,
-                        likes: p.likes,
-                        reposts: p.reposts,
-                        replies: p.replies,
-                        quotes: p.quotes,
-                        impressions: p.impressions,
-                        saves: p.saves,
-                        clicks: p.clicks,
-                        views: p.views,
-                    };
-                    point.value(m).map_or("–".to_owned(), |v| v.to_string())
+                    p.point(platform)
+                        .value(m)
+                        .map_or("–".to_owned(), |v| v.to_string())
                 })
                 .collect(),
         })
@@ -347,18 +337,7 @@ async fn export(
             out.push_str(&format!("post,published,link,{}\n", header.join(",")));
             for p in top {
                 let l = LocalTime::of(p.published_at, zone);
-                let point = analytics::Point {
-                    platform: platform.as_str().to_owned(),
-                    captured_at: p.captured_at,
-                    likes: p.likes,
-                    reposts: p.reposts,
-                    replies: p.replies,
-                    quotes: p.quotes,
-                    impressions: p.impressions,
-                    saves: p.saves,
-                    clicks: p.clicks,
-                    views: p.views,
-                };
+                let point = p.point(platform);
                 let values: Vec<String> = metrics
                     .iter()
                     .map(|(m, _)| point.value(m).map_or(String::new(), |v| v.to_string()))

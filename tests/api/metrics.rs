@@ -354,8 +354,18 @@ async fn published_to_x(app: &TestApp, token: &str, x: Uuid, n: usize) -> Vec<St
     ids
 }
 
-#[tokio::test]
-async fn published_x_posts_get_snapshots_on_schedule_and_the_dashboard_and_api_show_them() {
+/// A seller with X connected through the sandbox and `n` posts published there (by a worker
+/// that doesn't collect, so the test drives collection itself): app, sandbox, user, API token,
+/// post ids.
+async fn x_seller_with_posts(
+    n: usize,
+) -> (
+    TestApp,
+    crate::helpers::TestSandbox,
+    Uuid,
+    String,
+    Vec<String>,
+) {
     let (app, sandbox) = crate::helpers::spawn_app_with_sandbox().await;
     app.signed_up_user().await;
     let user = app.newest_user_id().await;
@@ -370,8 +380,14 @@ async fn published_x_posts_get_snapshots_on_schedule_and_the_dashboard_and_api_s
     let worker = app.spawn_worker_with(|env| {
         env.insert("METRICS_ENGAGEMENT".into(), "false".into());
     });
-    let posts = published_to_x(&app, &token, x, 3).await;
+    let posts = published_to_x(&app, &token, x, n).await;
     worker.stop().await;
+    (app, sandbox, user, token, posts)
+}
+
+#[tokio::test]
+async fn published_x_posts_get_snapshots_on_schedule_and_the_dashboard_and_api_show_them() {
+    let (app, sandbox, user, token, posts) = x_seller_with_posts(3).await;
     let collector = Collector {
         db: app.db.clone(),
         connections: app.state.connections.clone(),
@@ -425,22 +441,13 @@ async fn published_x_posts_get_snapshots_on_schedule_and_the_dashboard_and_api_s
 
 #[tokio::test]
 async fn a_rate_limited_account_waits_for_the_reset_and_one_needing_reauthorization_is_paused() {
-    let (app, sandbox) = crate::helpers::spawn_app_with_sandbox().await;
-    app.signed_up_user().await;
-    let user = app.newest_user_id().await;
-    crate::oauth::connect(&app, &sandbox, Platform::X).await;
+    let (app, sandbox, _user, _token, _posts) = x_seller_with_posts(2).await;
     let x: Uuid = app
         .scalar_string("SELECT id::text FROM connections WHERE platform = 'x'")
         .await
         .unwrap()
         .parse()
         .unwrap();
-    let token = app.api_token_of(user).await;
-    let worker = app.spawn_worker_with(|env| {
-        env.insert("METRICS_ENGAGEMENT".into(), "false".into());
-    });
-    published_to_x(&app, &token, x, 2).await;
-    worker.stop().await;
     let collector = Collector {
         db: app.db.clone(),
         connections: app.state.connections.clone(),
