@@ -89,6 +89,8 @@ pub struct Card {
     pub auth_failures: i64,
     /// A shop's catalog sync.
     pub sync: Option<crate::web::catalog_sync::SyncView>,
+    /// Engagement collection for its posts waits until it is reconnected.
+    pub metrics_paused: bool,
 }
 
 impl Card {
@@ -282,6 +284,9 @@ fn card(state: &AppState, model: &Model, tz: &str, now: DateTime<Utc>) -> Card {
             .map(|u| format!("@{u}")),
         auth_failures: 0,
         sync: None,
+        metrics_paused: state.config.features.metrics_engagement
+            && model.status == ConnectionStatus::NeedsReauth
+            && state.connections.registry().metrics(platform).is_some(),
     }
 }
 

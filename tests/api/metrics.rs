@@ -481,4 +481,10 @@ async fn a_rate_limited_account_waits_for_the_reset_and_one_needing_reauthorizat
     app.scalar_i64(&format!("WITH u AS (UPDATE connections SET status = 'needs_reauth' WHERE id = '{x}' RETURNING 1) SELECT count(*) FROM u")).await;
     app.scalar_i64("WITH u AS (UPDATE post_targets SET metrics_retry_at = NULL RETURNING 1) SELECT count(*) FROM u").await;
     assert_eq!(collector.run_once(later).await.unwrap().claimed, 0);
+    // And the seller is told why on the connection's card.
+    let (_, html) = app.get_html("/connections").await;
+    assert_eq!(
+        crate::helpers::texts(&html, ".metrics-paused"),
+        ["Engagement numbers for its posts are paused until you reconnect it."]
+    );
 }
