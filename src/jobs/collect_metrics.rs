@@ -10,7 +10,7 @@
 //! zeros. Each account is read on its own task: one platform's failure or wait never stalls the
 //! others. A connection needing re-authorization isn't claimed at all until it's reconnected.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use apalis::prelude::*;
 use apalis_cron::Tick;
@@ -429,20 +429,6 @@ pub async fn rollup(
     Ok(res.rows_affected())
 }
 
-/// Per-target counts keyed by metric name, for tests and the API.
-pub fn as_map(c: &Counts) -> HashMap<&'static str, Option<i64>> {
-    HashMap::from([
-        ("likes", c.likes),
-        ("reposts", c.reposts),
-        ("replies", c.replies),
-        ("quotes", c.quotes),
-        ("impressions", c.impressions),
-        ("saves", c.saves),
-        ("clicks", c.clicks),
-        ("views", c.views),
-    ])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -461,16 +447,5 @@ mod tests {
         let a = next.next().unwrap();
         let b = next.next().unwrap();
         assert_eq!((b - a).num_seconds(), 60);
-    }
-
-    #[test]
-    fn a_snapshot_s_numbers_are_named_like_the_rollups() {
-        let m = as_map(&Counts {
-            likes: Some(3),
-            ..Counts::default()
-        });
-        assert_eq!(m["likes"], Some(3));
-        assert_eq!(m["views"], None);
-        assert_eq!(m.len(), 8);
     }
 }

@@ -432,26 +432,7 @@ async fn selection(
         None => None,
     };
     let connections = posts::postable_connections(&state.db, user_id).await?;
-    let mut library = media::Entity::find()
-        .filter(media::Column::UserId.eq(user_id))
-        .order_by_desc(media::Column::CreatedAt)
-        .limit(48)
-        .all(&state.db)
-        .await?;
-    let missing: Vec<Uuid> = selected_media
-        .iter()
-        .copied()
-        .filter(|id| !library.iter().any(|m| m.id == *id))
-        .collect();
-    if !missing.is_empty() {
-        library.extend(
-            media::Entity::find()
-                .filter(media::Column::UserId.eq(user_id))
-                .filter(media::Column::Id.is_in(missing))
-                .all(&state.db)
-                .await?,
-        );
-    }
+    let library = library_with(&state.db, user_id, selected_media).await?;
     let templates = templates::Entity::find()
         .filter(templates::Column::UserId.eq(user_id))
         .order_by_asc(templates::Column::Name)
@@ -466,6 +447,36 @@ async fn selection(
         templates,
         product,
     })
+}
+
+/// The media picker's choices: the newest 48 of the user's library, plus whatever is already
+/// chosen (shared with the AI Studio).
+pub async fn library_with(
+    db: &sea_orm::DatabaseConnection,
+    user_id: Uuid,
+    selected: &[Uuid],
+) -> Result<Vec<media::Model>, sea_orm::DbErr> {
+    let mut library = media::Entity::find()
+        .filter(media::Column::UserId.eq(user_id))
+        .order_by_desc(media::Column::CreatedAt)
+        .limit(48)
+        .all(db)
+        .await?;
+    let missing: Vec<Uuid> = selected
+        .iter()
+        .copied()
+        .filter(|id| !library.iter().any(|m| m.id == *id))
+        .collect();
+    if !missing.is_empty() {
+        library.extend(
+            media::Entity::find()
+                .filter(media::Column::UserId.eq(user_id))
+                .filter(media::Column::Id.is_in(missing))
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(library)
 }
 
 /// The form's raw schedule fields, kept as typed for re-display.

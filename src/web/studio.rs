@@ -21,9 +21,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use chrono::Utc;
-use sea_orm::{
-    ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _,
-};
+use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
 use serde::Deserialize;
 use tower_sessions::Session;
 use uuid::Uuid;
@@ -33,7 +31,7 @@ use crate::ai::gemini::Rewrite;
 use crate::domain::authenticity::Change;
 use crate::domain::preflight::{self, Severity, TargetContext, TargetDraft};
 use crate::domain::{Platform, PlatformKind, TargetOptions};
-use crate::entities::{connections, media, users};
+use crate::entities::{connections, users};
 use crate::error::AppError;
 use crate::posts::{self, Draft, PostError, Problems, TargetInput, When};
 use crate::products::queries::{self as product_queries, Filter};
@@ -52,8 +50,6 @@ pub fn router() -> Router<AppState> {
 
 /// Products offered by the picker's search at once.
 const SEARCH_RESULTS: u64 = 12;
-/// Photos of the library offered to pick from.
-const LIBRARY_SHOWN: u64 = 48;
 
 // ---- view model ----
 
@@ -306,26 +302,7 @@ async fn view(
         .iter()
         .filter_map(|id| Uuid::parse_str(id.trim()).ok())
         .collect();
-    let mut library = media::Entity::find()
-        .filter(media::Column::UserId.eq(user.id))
-        .order_by_desc(media::Column::CreatedAt)
-        .limit(LIBRARY_SHOWN)
-        .all(&state.db)
-        .await?;
-    let missing: Vec<Uuid> = chosen
-        .iter()
-        .copied()
-        .filter(|id| !library.iter().any(|m| m.id == *id))
-        .collect();
-    if !missing.is_empty() {
-        library.extend(
-            media::Entity::find()
-                .filter(media::Column::UserId.eq(user.id))
-                .filter(media::Column::Id.is_in(missing))
-                .all(&state.db)
-                .await?,
-        );
-    }
+    let library = compose::library_with(&state.db, user.id, &chosen).await?;
     let names: HashMap<Uuid, String> = library
         .iter()
         .map(|m| (m.id, m.original_filename.clone()))

@@ -362,6 +362,41 @@ impl Drop for TestWorker {
 }
 
 impl TestApp {
+    /// Saves a connection of `platform` named `name` for `user` as connecting it would (a plain
+    /// token, no metadata); returns its id.
+    pub async fn saved_connection(
+        &self,
+        user: uuid::Uuid,
+        platform: picscripter::domain::Platform,
+        name: &str,
+    ) -> uuid::Uuid {
+        self.state
+            .connections
+            .save_connected(
+                user,
+                platform,
+                &picscripter::platforms::RemoteAccount {
+                    account_id: format!("{name}-{}", uuid::Uuid::new_v4().simple()),
+                    display_name: name.into(),
+                    avatar_url: None,
+                    access_token: None,
+                    metadata: serde_json::json!({}),
+                },
+                &picscripter::platforms::TokenSet {
+                    access_token: secrecy::SecretString::from("t".to_owned()),
+                    refresh_token: None,
+                    expires_at: None,
+                    refresh_expires_at: None,
+                    scopes: vec![],
+                },
+                None,
+            )
+            .await
+            .unwrap()
+            .0
+            .id
+    }
+
     /// Starts a worker with the app's configuration.
     pub fn spawn_worker(&self) -> TestWorker {
         self.spawn_worker_with(|_| {})

@@ -10,31 +10,8 @@ use uuid::Uuid;
 use crate::helpers::{TestApp, spawn_app};
 
 async fn connection(app: &TestApp, user: Uuid, platform: Platform) -> Uuid {
-    app.state
-        .connections
-        .save_connected(
-            user,
-            platform,
-            &picscripter::platforms::RemoteAccount {
-                account_id: format!("acct-{}", Uuid::new_v4().simple()),
-                display_name: format!("{platform} account"),
-                avatar_url: None,
-                access_token: None,
-                metadata: json!({}),
-            },
-            &picscripter::platforms::TokenSet {
-                access_token: secrecy::SecretString::from("t".to_owned()),
-                refresh_token: None,
-                expires_at: None,
-                refresh_expires_at: None,
-                scopes: vec![],
-            },
-            None,
-        )
+    app.saved_connection(user, platform, &format!("{platform} account"))
         .await
-        .unwrap()
-        .0
-        .id
 }
 
 /// A post published at `at` to `connection`; returns the target's id.

@@ -9,10 +9,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 use picscripter::domain::Platform;
-use picscripter::platforms::{RemoteAccount, TokenSet};
 use reqwest::StatusCode;
 use sea_orm::{ConnectionTrait as _, Statement};
-use secrecy::SecretString;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -26,27 +24,7 @@ async fn user_id(app: &TestApp) -> Uuid {
 
 /// Saves a connection of `platform` for `user` as connecting it would; returns its id.
 async fn connection(app: &TestApp, user: Uuid, platform: Platform, name: &str) -> Uuid {
-    let account = RemoteAccount {
-        account_id: format!("{name}-{}", &Uuid::new_v4().simple().to_string()[..6]),
-        display_name: name.into(),
-        avatar_url: None,
-        access_token: None,
-        metadata: json!({}),
-    };
-    let tokens = TokenSet {
-        access_token: SecretString::from("t".to_owned()),
-        refresh_token: None,
-        expires_at: None,
-        refresh_expires_at: None,
-        scopes: vec![],
-    };
-    app.state
-        .connections
-        .save_connected(user, platform, &account, &tokens, None)
-        .await
-        .unwrap()
-        .0
-        .id
+    app.saved_connection(user, platform, name).await
 }
 
 /// A product as the sync would store it; fields not set get plain defaults.

@@ -131,31 +131,8 @@ fn card_texts(html: &str, platform: Platform, inner: &str) -> Vec<String> {
 /// A product row as the catalog sync stores it, under a Shopify shop saved for `user`.
 async fn product(app: &TestApp, user: Uuid, title: &str, description: &str, url: &str) -> Uuid {
     let shop = app
-        .state
-        .connections
-        .save_connected(
-            user,
-            Platform::Shopify,
-            &picscripter::platforms::RemoteAccount {
-                account_id: format!("shop-{}", Uuid::new_v4().simple()),
-                display_name: "Maple & Moss".into(),
-                avatar_url: None,
-                access_token: None,
-                metadata: json!({}),
-            },
-            &picscripter::platforms::TokenSet {
-                access_token: secrecy::SecretString::from("t".to_owned()),
-                refresh_token: None,
-                expires_at: None,
-                refresh_expires_at: None,
-                scopes: vec![],
-            },
-            None,
-        )
-        .await
-        .unwrap()
-        .0
-        .id;
+        .saved_connection(user, Platform::Shopify, "Maple & Moss")
+        .await;
     let id = Uuid::now_v7();
     app.scalar_i64(&format!(
         "WITH i AS (INSERT INTO products (id, user_id, connection_id, external_id, title, description, url, price, currency, image_urls, tags, status, synced_at)
