@@ -289,6 +289,16 @@ impl Collector {
                     }
                     break;
                 }
+                Err(MetricsError::NotPermitted(why)) => {
+                    tracing::info!(connection = %connection_id, %platform, why, "engagement numbers aren't available to our scopes");
+                    let rest: Vec<&Claimed> =
+                        chunk.iter().chain(chunks.by_ref().flatten()).collect();
+                    report.gone += rest.len();
+                    for t in rest {
+                        self.finish(t).await?;
+                    }
+                    break;
+                }
                 Err(MetricsError::Failed(message)) => {
                     tracing::info!(connection = %connection_id, %platform, message, "engagement numbers couldn't be read");
                     report.failed += chunk.len();

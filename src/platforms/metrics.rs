@@ -54,6 +54,10 @@ pub enum MetricsError {
     /// The token was refused: the connection needs re-authorizing.
     #[error("authorization refused")]
     NeedsReauth,
+    /// Our scopes don't give per-post numbers for this account (a LinkedIn member profile, a
+    /// TikTok token granted before we asked for `video.list`): its posts are not asked again.
+    #[error("not permitted: {0}")]
+    NotPermitted(String),
     /// Anything else; worth trying again at the next snapshot.
     #[error("{0}")]
     Failed(String),
