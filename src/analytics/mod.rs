@@ -2,6 +2,8 @@
 //! (`analytics`), top posts and a post's curve from the snapshots (`post_metrics`). Read-only,
 //! always scoped by owner.
 
+pub mod best_time;
+
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};

@@ -20,8 +20,11 @@ use crate::web::chart::LineChart;
 use crate::web::render;
 use crate::web::session::{CurrentUser, PageContext};
 
+mod best_time;
+
 pub fn router() -> Router<AppState> {
     Router::new()
+        .merge(best_time::router())
         .route("/analytics", get(dashboard))
         .route("/analytics/export.csv", get(export))
         .route("/analytics/posts/{id}", get(post_detail))
