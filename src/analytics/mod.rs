@@ -1,16 +1,48 @@
 //! Read models for the analytics pages: totals and trends from the daily rollups
-//! (`analytics`), top posts and a post's curve from the snapshots (`post_metrics`). Read-only,
-//! always scoped by owner.
+//! (`analytics`, kept in each seller's days), top posts and a post's curve from the snapshots
+//! (`post_metrics`). Read-only, always scoped by owner. [`dashboard`] puts them together into
+//! the pages' common model.
 
 pub mod best_time;
+pub mod dashboard;
+pub mod rollup;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{ConnectionTrait, FromQueryResult, Statement};
 use uuid::Uuid;
 
-use crate::domain::Platform;
+use crate::domain::{Platform, TimeZone};
+
+/// `zone`'s name if Postgres knows it (its time zone data may be older than ours), else UTC.
+/// Postgres is asked once per process: listing its zones takes tens of milliseconds.
+pub async fn pg_zone(
+    db: &impl ConnectionTrait,
+    zone: TimeZone,
+) -> Result<&'static str, sea_orm::DbErr> {
+    static KNOWN: tokio::sync::OnceCell<HashSet<String>> = tokio::sync::OnceCell::const_new();
+    #[derive(FromQueryResult)]
+    struct Name {
+        name: String,
+    }
+    let known = KNOWN
+        .get_or_try_init(|| async {
+            let names = Name::find_by_statement(Statement::from_string(
+                db.get_database_backend(),
+                "SELECT name FROM pg_timezone_names",
+            ))
+            .all(db)
+            .await?;
+            Ok::<_, sea_orm::DbErr>(names.into_iter().map(|n| n.name).collect())
+        })
+        .await?;
+    Ok(if known.contains(zone.name()) {
+        zone.name()
+    } else {
+        "UTC"
+    })
+}
 
 /// The metrics a network's dashboard shows, in order, with their labels.
 pub fn metrics_of(platform: Platform) -> &'static [(&'static str, &'static str)] {
@@ -105,11 +137,13 @@ struct DayRow {
     value: i64,
 }
 
-/// Per metric, what was gained each day of `[from, to]` (days without numbers are 0).
+/// Per metric of `metrics`, what was gained each day of `[from, to]` (days without numbers
+/// are 0).
 pub async fn trend(
     db: &impl ConnectionTrait,
     user_id: Uuid,
     platform: Platform,
+    metrics: &[(&str, &str)],
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<BTreeMap<String, Vec<(NaiveDate, i64)>>, sea_orm::DbErr> {
@@ -128,7 +162,7 @@ pub async fn trend(
     .all(db)
     .await?;
     let mut out: BTreeMap<String, Vec<(NaiveDate, i64)>> = BTreeMap::new();
-    for (metric, _) in metrics_of(platform) {
+    for (metric, _) in metrics {
         let series = from
             .iter_days()
             .take_while(|d| *d <= to)
@@ -197,7 +231,7 @@ impl TopPost {
 }
 
 /// The posts published on `platform` since `since`, with their latest snapshot, the most
-/// engaging first.
+/// engaging first (then the most seen, then the newest).
 pub async fn top_posts(
     db: &impl ConnectionTrait,
     user_id: Uuid,
@@ -205,30 +239,32 @@ pub async fn top_posts(
     since: DateTime<Utc>,
     limit: usize,
 ) -> Result<Vec<TopPost>, sea_orm::DbErr> {
-    let mut rows = TopPost::find_by_statement(Statement::from_sql_and_values(
+    TopPost::find_by_statement(Statement::from_sql_and_values(
         db.get_database_backend(),
-        r#"SELECT DISTINCT ON (m.target_id)
-                  t.post_id, p.body, t.published_at, t.remote_url, m.captured_at,
+        r#"SELECT t.post_id, p.body, t.published_at, t.remote_url, m.captured_at,
                   m.likes, m.reposts, m.replies, m.quotes, m.impressions, m.saves, m.clicks, m.views
            FROM post_targets t
            JOIN posts p ON p.id = t.post_id
            JOIN connections c ON c.id = t.connection_id
-           JOIN post_metrics m ON m.target_id = t.id
+           JOIN LATERAL (
+               SELECT * FROM post_metrics m WHERE m.target_id = t.id
+               ORDER BY m.captured_at DESC LIMIT 1
+           ) m ON true
            WHERE p.user_id = $1 AND c.platform = $2 AND t.status = 'published'
              AND t.published_at >= $3
-           ORDER BY m.target_id, m.captured_at DESC"#,
-        [user_id.into(), platform.as_str().into(), since.into()],
+           ORDER BY coalesce(m.likes, 0) + coalesce(m.reposts, 0) + coalesce(m.replies, 0)
+                    + coalesce(m.quotes, 0) + coalesce(m.saves, 0) + coalesce(m.clicks, 0) DESC,
+                    m.impressions DESC NULLS LAST, t.published_at DESC
+           LIMIT $4"#,
+        [
+            user_id.into(),
+            platform.as_str().into(),
+            since.into(),
+            (limit as i64).into(),
+        ],
     ))
     .all(db)
-    .await?;
-    rows.sort_by(|a, b| {
-        b.engagement()
-            .cmp(&a.engagement())
-            .then(b.impressions.cmp(&a.impressions))
-            .then(b.published_at.cmp(&a.published_at))
-    });
-    rows.truncate(limit);
-    Ok(rows)
+    .await
 }
 
 /// One snapshot of one of a post's targets.

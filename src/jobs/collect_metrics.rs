@@ -2,19 +2,19 @@
 //! for a snapshot are claimed, read from their platform in batches, stored as `post_metrics`
 //! rows and rolled up per day into `analytics`.
 //!
-//! The schedule is dense at first and sparse later: 1 h, 6 h, 24 h, 3 d, 7 d and 30 d after
-//! publishing (`post_targets.metrics_step` counts the snapshots behind a target). A claim sets
+//! The schedule is dense at first and sparse later: 5 min, 1 h, 6 h, 24 h, 3 d, 7 d and 30 d
+//! after publishing (`post_targets.metrics_step` counts the snapshots behind a target). A claim sets
 //! `metrics_retry_at` a few minutes ahead with `FOR UPDATE SKIP LOCKED`, so two workers never
 //! ask about the same post; a rate limit pushes `metrics_retry_at` to the platform's documented
-//! reset; "not yet available" (Instagram's first hours) tries again in an hour without writing
-//! zeros. Each account is read on its own task: one platform's failure or wait never stalls the
+//! reset; "not yet available" (Instagram's and Pinterest's first minutes or hours) tries again
+//! after a quarter of the post's age (between 5 minutes and an hour) without writing zeros. Each account is read on its own task: one platform's failure or wait never stalls the
 //! others. A connection needing re-authorization isn't claimed at all until it's reconnected.
 
 use std::collections::BTreeMap;
 
 use apalis::prelude::*;
 use apalis_cron::Tick;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use futures::StreamExt as _;
 use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait as _, FromQueryResult, Statement};
 use uuid::Uuid;
@@ -25,7 +25,8 @@ use crate::entities::connections;
 use crate::platforms::metrics::{Account, Counts, MetricsError, PostCounts, RemotePost};
 
 /// When each snapshot is due, in seconds after publishing.
-pub const SCHEDULE_SECS: [i64; 6] = [
+pub const SCHEDULE_SECS: [i64; 7] = [
+    300,
     3600,
     6 * 3600,
     24 * 3600,
@@ -39,9 +40,16 @@ const CLAIM_LIMIT: i64 = 2000;
 const CLAIM_SECS: i64 = 300;
 /// Accounts read at once.
 const CONCURRENCY: usize = 4;
-/// After "not yet available", and after a failure of its own.
-const NOT_YET_RETRY_SECS: i64 = 3600;
+/// The number of snapshots a target gets.
+const STEPS: i16 = SCHEDULE_SECS.len() as i16;
+/// After a failure of its own.
 const FAILED_RETRY_SECS: i64 = 900;
+
+/// When to ask again about a post whose numbers aren't available yet: a quarter of its age,
+/// at least 5 minutes and at most an hour.
+fn not_yet_retry(age: chrono::Duration) -> chrono::Duration {
+    secs((age.num_seconds() / 4).clamp(300, 3600))
+}
 
 pub fn schedule() -> cron::Schedule {
     "0 * * * * *"
@@ -121,7 +129,7 @@ impl Collector {
             WHERE p.id = t.post_id AND t.id IN (
                 SELECT t.id FROM post_targets t
                 JOIN connections c ON c.id = t.connection_id
-                WHERE t.status = 'published' AND t.metrics_step < 6
+                WHERE t.status = 'published' AND t.metrics_step < $6
                   AND t.remote_id IS NOT NULL AND t.published_at IS NOT NULL
                   AND c.status = 'active' AND c.platform = ANY($2)
                   AND t.published_at + make_interval(secs => ($5::bigint[])[t.metrics_step + 1]) <= $1
@@ -137,6 +145,7 @@ impl Collector {
                 CLAIM_LIMIT.into(),
                 (CLAIM_SECS as f64).into(),
                 SCHEDULE_SECS.to_vec().into(),
+                STEPS.into(),
             ],
         ))
         .all(&self.db)
@@ -168,7 +177,7 @@ impl Collector {
         }
         if report.snapshots > 0 {
             let since = (now - chrono::Duration::days(1)).date_naive();
-            rollup(&self.db, &users, since, now).await?;
+            crate::analytics::rollup::rollup(&self.db, &users, since, now).await?;
         }
         Ok(report)
     }
@@ -235,7 +244,7 @@ impl Collector {
                             Some(PostCounts::NotYet) => {
                                 self.release(
                                     std::slice::from_ref(t),
-                                    Some(now + secs(NOT_YET_RETRY_SECS)),
+                                    Some(now + not_yet_retry(now - t.published_at)),
                                 )
                                 .await?;
                                 report.not_yet += 1;
@@ -354,8 +363,8 @@ impl Collector {
         self.db
             .execute_raw(Statement::from_sql_and_values(
                 self.db.get_database_backend(),
-                "UPDATE post_targets SET metrics_step = 6, metrics_retry_at = NULL WHERE id = $1",
-                [t.id.into()],
+                "UPDATE post_targets SET metrics_step = $2, metrics_retry_at = NULL WHERE id = $1",
+                [t.id.into(), STEPS.into()],
             ))
             .await?;
         Ok(())
@@ -383,71 +392,23 @@ fn secs(s: i64) -> chrono::Duration {
     chrono::Duration::seconds(s)
 }
 
-/// Rebuilds the daily rollups of `users` from `since` (a UTC day): for each day, platform and
-/// metric, what the posts gained that day — each post's highest count that day minus its
-/// highest count on its previous day with a snapshot. Missing numbers are left out, not zero.
-pub async fn rollup(
-    db: &impl ConnectionTrait,
-    users: &[Uuid],
-    since: NaiveDate,
-    now: DateTime<Utc>,
-) -> Result<u64, sea_orm::DbErr> {
-    let res = db
-        .execute_raw(Statement::from_sql_and_values(
-            db.get_database_backend(),
-            r#"
-            WITH daily AS (
-                SELECT p.user_id, c.platform, m.target_id,
-                       (m.captured_at AT TIME ZONE 'UTC')::date AS day,
-                       max(m.likes) AS likes, max(m.reposts) AS reposts,
-                       max(m.replies) AS replies, max(m.quotes) AS quotes,
-                       max(m.impressions) AS impressions, max(m.saves) AS saves,
-                       max(m.clicks) AS clicks, max(m.views) AS views
-                FROM post_metrics m
-                JOIN post_targets t ON t.id = m.target_id
-                JOIN posts p ON p.id = t.post_id
-                JOIN connections c ON c.id = t.connection_id
-                WHERE p.user_id = ANY($1)
-                GROUP BY 1, 2, 3, 4
-            ), gained AS (
-                SELECT user_id, platform, day,
-                       likes - coalesce(lag(likes) OVER w, 0) AS likes,
-                       reposts - coalesce(lag(reposts) OVER w, 0) AS reposts,
-                       replies - coalesce(lag(replies) OVER w, 0) AS replies,
-                       quotes - coalesce(lag(quotes) OVER w, 0) AS quotes,
-                       impressions - coalesce(lag(impressions) OVER w, 0) AS impressions,
-                       saves - coalesce(lag(saves) OVER w, 0) AS saves,
-                       clicks - coalesce(lag(clicks) OVER w, 0) AS clicks,
-                       views - coalesce(lag(views) OVER w, 0) AS views
-                FROM daily
-                WINDOW w AS (PARTITION BY target_id ORDER BY day)
-            )
-            INSERT INTO analytics (user_id, platform, metric, day, value, updated_at)
-            SELECT user_id, platform, v.metric, day, sum(v.value)::bigint, $3
-            FROM gained
-            CROSS JOIN LATERAL (VALUES ('likes', likes), ('reposts', reposts),
-                ('replies', replies), ('quotes', quotes), ('impressions', impressions),
-                ('saves', saves), ('clicks', clicks), ('views', views)) AS v(metric, value)
-            WHERE day >= $2 AND v.value IS NOT NULL
-            GROUP BY user_id, platform, v.metric, day
-            ON CONFLICT (user_id, platform, metric, day)
-                DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at
-            "#,
-            [users.to_vec().into(), since.into(), now.into()],
-        ))
-        .await?;
-    Ok(res.rows_affected())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn the_schedule_is_dense_at_first_and_sparse_later() {
-        assert_eq!(SCHEDULE_SECS[0], 3600);
+        assert_eq!(SCHEDULE_SECS[0], 300);
         assert!(SCHEDULE_SECS.windows(2).all(|w| w[0] < w[1]));
-        assert_eq!(SCHEDULE_SECS[5], 30 * 24 * 3600);
+        assert_eq!(SCHEDULE_SECS[STEPS as usize - 1], 30 * 24 * 3600);
+    }
+
+    #[test]
+    fn numbers_not_yet_available_are_asked_again_sooner_for_young_posts() {
+        let min = |m| chrono::Duration::minutes(m);
+        assert_eq!(not_yet_retry(min(6)), min(5));
+        assert_eq!(not_yet_retry(min(120)), min(30));
+        assert_eq!(not_yet_retry(min(60 * 24)), min(60));
     }
 
     #[test]

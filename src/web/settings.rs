@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _,
-    Set,
+    Set, TransactionTrait as _,
 };
 use secrecy::ExposeSecret as _;
 use serde::Deserialize;
@@ -226,7 +226,11 @@ async fn set_time_zone(
         let mut active: users::ActiveModel = user.into();
         active.time_zone = Set(tz.name().to_owned());
         active.updated_at = Set(Utc::now());
-        let user = active.update(&state.db).await?;
+        let txn = state.db.begin().await?;
+        let user = active.update(&txn).await?;
+        // The analytics days are the seller's days: they move with the zone.
+        crate::analytics::rollup::rebuild(&txn, user.id, Utc::now()).await?;
+        txn.commit().await?;
         audit::record(
             &state.db,
             audit::Event::new(Action::TimeZoneChanged)

@@ -2,20 +2,26 @@
 //! dashboards read, and who sees which numbers.
 
 use chrono::{DateTime, Duration, TimeZone as _, Utc};
+use picscripter::analytics::rollup;
 use picscripter::domain::Platform;
-use picscripter::jobs::collect_metrics::{self, Collector};
+use picscripter::jobs::collect_metrics::Collector;
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::helpers::{TestApp, spawn_app};
 
-async fn connection(app: &TestApp, user: Uuid, platform: Platform) -> Uuid {
+pub(crate) async fn connection(app: &TestApp, user: Uuid, platform: Platform) -> Uuid {
     app.saved_connection(user, platform, &format!("{platform} account"))
         .await
 }
 
 /// A post published at `at` to `connection`; returns the target's id.
-async fn published(app: &TestApp, user: Uuid, connection: Uuid, at: DateTime<Utc>) -> Uuid {
+pub(crate) async fn published(
+    app: &TestApp,
+    user: Uuid,
+    connection: Uuid,
+    at: DateTime<Utc>,
+) -> Uuid {
     let post = Uuid::now_v7();
     let target = Uuid::now_v7();
     app.scalar_i64(&format!(
@@ -81,7 +87,7 @@ async fn rollups_add_up_what_each_post_gained_each_day_per_network() {
     snapshot(&app, c, day(3, 9), None, Some(250)).await;
 
     let since = day(1, 0).date_naive();
-    collect_metrics::rollup(&app.db, &[user], since, Utc::now())
+    rollup::rollup(&app.db, &[user], since, Utc::now())
         .await
         .unwrap();
     assert_eq!(
@@ -99,7 +105,7 @@ async fn rollups_add_up_what_each_post_gained_each_day_per_network() {
 
     // Running it again (a later tick) changes nothing; a new snapshot updates its day only.
     snapshot(&app, b, day(4, 18), Some(6), None).await;
-    collect_metrics::rollup(&app.db, &[user], day(4, 0).date_naive(), Utc::now())
+    rollup::rollup(&app.db, &[user], day(4, 0).date_naive(), Utc::now())
         .await
         .unwrap();
     let rows = rolled(&app, user).await;
@@ -137,7 +143,7 @@ async fn a_seller_s_rollups_hold_only_their_own_posts() {
     let b = published(&app, bob, bx, day(5, 9)).await;
     snapshot(&app, a, day(5, 10), Some(7), None).await;
     snapshot(&app, b, day(5, 10), Some(1000), None).await;
-    collect_metrics::rollup(&app.db, &[alice], day(1, 0).date_naive(), Utc::now())
+    rollup::rollup(&app.db, &[alice], day(1, 0).date_naive(), Utc::now())
         .await
         .unwrap();
     assert_eq!(rolled(&app, alice).await, ["x likes 2026-11-05 7"]);
@@ -189,7 +195,7 @@ async fn the_engagement_dashboard_shows_totals_trends_top_posts_and_each_post_s_
     snapshot(&app, hot, now - Duration::hours(29), Some(4), None).await;
     snapshot(&app, hot, now - Duration::hours(1), Some(40), None).await;
     snapshot(&app, cold, now - Duration::hours(2), Some(3), None).await;
-    collect_metrics::rollup(
+    rollup::rollup(
         &app.db,
         &[user],
         (now - Duration::days(3)).date_naive(),
@@ -207,9 +213,9 @@ async fn the_engagement_dashboard_shows_totals_trends_top_posts_and_each_post_s_
     assert_eq!(rows.len(), 2);
     assert!(rows[0].contains("40"), "the most liked first: {rows:?}");
     // Charts are SVG with a title, a description and their numbers in a table.
-    assert!(html.contains("<title id=\"chart-likes-title\">Likes per day</title>"));
+    assert!(html.contains("<title id=\"chart-x-likes-title\">Likes per day</title>"));
     assert_eq!(
-        crate::helpers::texts(&html, "#chart-likes tbody tr").len(),
+        crate::helpers::texts(&html, "#chart-x-likes tbody tr").len(),
         7
     );
 
@@ -245,7 +251,7 @@ async fn the_engagement_dashboard_shows_totals_trends_top_posts_and_each_post_s_
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
         lines[0],
-        "day (UTC),Impressions,Likes,Reposts,Replies,Quotes,Bookmarks"
+        "day (Europe/Berlin),Impressions,Likes,Reposts,Replies,Quotes,Bookmarks"
     );
     assert_eq!(lines.len(), 8, "a header and seven days: {csv}");
     let likes: i64 = lines[1..]
@@ -370,10 +376,11 @@ async fn published_x_posts_get_snapshots_on_schedule_and_the_dashboard_and_api_s
         connections: app.state.connections.clone(),
     };
 
-    // Not due before an hour has passed.
+    // Not due in the first five minutes.
     assert_eq!(collector.run_once(Utc::now()).await.unwrap().claimed, 0);
 
-    // An hour and a bit later (on both clocks), one request reads all three.
+    // An hour and a bit later (on both clocks), one request reads all three; one snapshot
+    // stands for both the 5-minute and the 1-hour one that passed meanwhile.
     sandbox.advance_clock(3700).await;
     let later = Utc::now() + Duration::hours(2);
     let report = collector.run_once(later).await.unwrap();
@@ -383,7 +390,7 @@ async fn published_x_posts_get_snapshots_on_schedule_and_the_dashboard_and_api_s
         "{report:?}"
     );
     assert_eq!(
-        app.scalar_i64("SELECT count(*) FROM post_targets WHERE metrics_step = 1")
+        app.scalar_i64("SELECT count(*) FROM post_targets WHERE metrics_step = 2")
             .await,
         3
     );

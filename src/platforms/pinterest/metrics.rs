@@ -1,8 +1,8 @@
 //! Pin analytics (PLATFORMS.md §5; `reference/pinterest-v5.openapi.json`, `pins/analytics`):
 //! one `GET /v5/pins/{pin_id}/analytics` per pin, from the day it was published to today. The
 //! spec allows a start at most 90 days back and a range of at most 90 days, so an older pin's
-//! numbers cover its last 90 days. Only days whose `data_status` is `READY` are summed; a pin
-//! with none yet is `NotYet`.
+//! numbers cover its last 90 days. Only days whose `data_status` is `READY` or `ESTIMATE` are
+//! summed; a pin with none yet (all `PROCESSING`) is `NotYet`.
 
 use std::collections::HashMap;
 
@@ -42,7 +42,9 @@ fn analytics_url(pin_id: &str, start: NaiveDate, end: NaiveDate) -> String {
     )
 }
 
-/// The sums of the `READY` days of an analytics answer; `NotYet` when no day is ready.
+/// The sums of the `READY` and `ESTIMATE` days of an analytics answer (today's numbers are an
+/// estimate until the day is processed; a later snapshot reads the day again, ready); `NotYet`
+/// when no day has numbers.
 pub fn read_analytics(json: &Value) -> PostCounts {
     let days = json
         .pointer("/all/daily_metrics")
@@ -52,7 +54,10 @@ pub fn read_analytics(json: &Value) -> PostCounts {
     let mut ready = 0;
     let mut sums: HashMap<&str, f64> = HashMap::new();
     for day in days {
-        if day.get("data_status").and_then(Value::as_str) != Some("READY") {
+        if !matches!(
+            day.get("data_status").and_then(Value::as_str),
+            Some("READY" | "ESTIMATE")
+        ) {
             continue;
         }
         ready += 1;
@@ -159,6 +164,14 @@ mod tests {
             day("2026-09-02", "READY", 50, 1, 3, 1),
             day("2026-09-03", "PROCESSING", 999, 99, 99, 99),
         ], "summary_metrics": {"IMPRESSION": 1149}}});
+        let with_estimate = json!({"all": {"daily_metrics": [
+            day("2026-09-01", "READY", 100, 4, 7, 2),
+            day("2026-09-02", "ESTIMATE", 10, 1, 0, 0),
+        ]}});
+        let PostCounts::Counts(e) = read_analytics(&with_estimate) else {
+            panic!("counts expected");
+        };
+        assert_eq!(e.impressions, Some(110), "today's estimate counts");
         let PostCounts::Counts(c) = read_analytics(&json) else {
             panic!("counts expected");
         };

@@ -24,7 +24,7 @@ use crate::sandbox::published::PublishedRecord;
 use crate::sandbox::state::Shared;
 
 /// How long after publishing insights stay empty.
-pub(crate) const DELAY_SECS: i64 = 2 * 3600;
+pub(crate) const DELAY_SECS: i64 = 180;
 /// The age at which a post has about 63% of its final numbers.
 const GROWTH_SECS: f64 = 36.0 * 3600.0;
 

@@ -3,7 +3,8 @@
 //! published. Dates are checked as the spec says (start at most 90 days back, range at most 90
 //! days, end not before start; the sandbox also refuses an end after today). Each day of the
 //! range is one `daily_metrics` record: days before the pin existed are `BEFORE_PIN_CREATED`,
-//! finished days `READY`, today `PROCESSING`. A pin's running totals grow with its age on the
+//! finished days `READY`, today `PROCESSING` for a pin's first [`ESTIMATE_AFTER_SECS`] and then
+//! `ESTIMATE` with its numbers so far. A pin's running totals grow with its age on the
 //! sandbox clock, deterministically from its id, so a day's numbers never change once read and
 //! sums never shrink.
 
@@ -249,6 +250,9 @@ fn running(r: &PublishedRecord, metric: &str, age_secs: i64) -> u64 {
     personas::grown(impressions * rate / 1000.0, age_secs, GROWTH_SECS)
 }
 
+/// How long today's numbers of a new pin stay `PROCESSING` before Pinterest gives an estimate.
+pub(crate) const ESTIMATE_AFTER_SECS: i64 = 180;
+
 /// One day's record: its status and each metric's growth within the day.
 fn day_metrics(
     r: &PublishedRecord,
@@ -261,7 +265,13 @@ fn day_metrics(
     if day_end <= r.at {
         return ("BEFORE_PIN_CREATED", Map::new());
     }
-    let status = if now < day_end { "PROCESSING" } else { "READY" };
+    let status = if now >= day_end {
+        "READY"
+    } else if (now - r.at).num_seconds() >= ESTIMATE_AFTER_SECS {
+        "ESTIMATE"
+    } else {
+        "PROCESSING"
+    };
     let from = (day_start.max(r.at) - r.at).num_seconds();
     let to = (day_end.min(now) - r.at).num_seconds();
     let grew = |m: &str| running(r, m, to).saturating_sub(running(r, m, from));

@@ -64,7 +64,7 @@ fn values(body: &Value) -> HashMap<String, u64> {
 }
 
 #[tokio::test]
-async fn instagram_insights_are_empty_for_two_hours_then_grow_with_the_clock() {
+async fn instagram_insights_are_empty_for_three_minutes_then_grow_with_the_clock() {
     let h = Harness::start().await;
     let token = h.token(Platform::Instagram, IG_SEED, IG_SCOPES);
     publish(
@@ -207,6 +207,21 @@ async fn pin_analytics_have_one_record_a_day_ready_once_the_day_is_over() {
     assert_eq!(days.len(), 1);
     assert_eq!(days[0]["data_status"], "PROCESSING");
 
+    // A few minutes later today's numbers are an estimate.
+    h.sandbox.advance_clock(240);
+    let (_, body) = analytics(
+        &h,
+        &token,
+        "900000000000000001",
+        &[
+            ("start_date", &today),
+            ("end_date", &today),
+            ("metric_types", metrics),
+        ],
+    )
+    .await;
+    assert_eq!(body["all"]["daily_metrics"][0]["data_status"], "ESTIMATE");
+
     h.sandbox.advance_clock(2 * 86_400);
     // The harness's tokens last an hour.
     let token = h.token(Platform::Pinterest, PIN_SEED, &["boards:read", "pins:read"]);
@@ -228,7 +243,7 @@ async fn pin_analytics_have_one_record_a_day_ready_once_the_day_is_over() {
         .iter()
         .map(|d| d["data_status"].as_str().unwrap())
         .collect();
-    assert_eq!(statuses, ["READY", "READY", "PROCESSING"]);
+    assert_eq!(statuses, ["READY", "READY", "ESTIMATE"]);
     let sum: u64 = days
         .iter()
         .map(|d| d["metrics"]["IMPRESSION"].as_u64().unwrap())

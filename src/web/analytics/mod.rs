@@ -1,16 +1,20 @@
-//! `/analytics`: the X engagement dashboard (totals and trends for 7, 30 or 90 days, top posts)
-//! and `/analytics/posts/{id}`, a post's curve per network. Server-rendered SVG charts
-//! (`web::chart`), nothing in JavaScript. Present only with `METRICS_ENGAGEMENT` on.
+//! `/analytics`: the dashboards — X engagement at `/analytics`, and with
+//! `FEATURE_PER_PLATFORM_ANALYTICS` Instagram, Pinterest and the Shopify catalog at
+//! `/analytics/{instagram,pinterest,shopify}` — all one template over the common model of
+//! `analytics::dashboard`; `/analytics/posts/{id}`, a post's curve per network; the best-time
+//! heat map; CSV downloads of the numbers shown. Server-rendered SVG charts (`web::chart`),
+//! nothing in JavaScript. Present only with `METRICS_ENGAGEMENT` on.
 
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::routing::get;
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::analytics::dashboard::{self, Adapter, Dashboard, Period, RANGES};
 use crate::analytics::{self, metrics_of};
 use crate::domain::schedule::LocalTime;
 use crate::domain::{Platform, TimeZone};
@@ -25,42 +29,58 @@ mod best_time;
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(best_time::router())
-        .route("/analytics", get(dashboard))
+        .route("/analytics", get(engagement))
+        .route("/analytics/instagram", get(instagram))
+        .route("/analytics/pinterest", get(pinterest))
+        .route("/analytics/shopify", get(shopify))
         .route("/analytics/export.csv", get(export))
         .route("/analytics/posts/{id}", get(post_detail))
 }
 
-pub const RANGES: [i64; 3] = [7, 30, 90];
-
-pub struct Tile {
+/// A tab of the analytics pages.
+pub struct Tab {
     pub label: &'static str,
-    pub value: i64,
-    /// "+12% on the previous 30 days", or `None` when there is nothing to compare with.
-    pub change: Option<String>,
-    pub up: bool,
+    pub href: String,
+    pub current: bool,
 }
 
-pub struct TopRow {
-    pub post_id: Uuid,
-    pub excerpt: String,
-    pub published: String,
-    pub remote_url: Option<String>,
-    pub values: Vec<String>,
+/// The analytics tabs the seller has, `current` marked.
+pub fn tabs(state: &AppState, current: &str) -> Vec<Tab> {
+    let mut tabs: Vec<Tab> = dashboard::adapters()
+        .into_iter()
+        .filter(|a| !a.per_platform() || state.config.features.per_platform_analytics)
+        .map(|a| Tab {
+            label: a.title(),
+            href: href_of(a.key()),
+            current: a.key() == current,
+        })
+        .collect();
+    tabs.push(Tab {
+        label: "Best time",
+        href: "/analytics/best-time".to_owned(),
+        current: current == "best-time",
+    });
+    tabs
+}
+
+fn href_of(key: &str) -> String {
+    if key == Platform::X.as_str() {
+        "/analytics".to_owned()
+    } else {
+        format!("/analytics/{key}")
+    }
 }
 
 #[derive(Template)]
 #[template(path = "analytics/index.html")]
 struct DashboardPage {
     ctx: PageContext,
+    tabs: Vec<Tab>,
+    href: String,
     range: i64,
     ranges: [i64; 3],
-    platform: Platform,
-    tiles: Vec<Tile>,
+    dash: Dashboard,
     charts: Vec<LineChart>,
-    columns: Vec<&'static str>,
-    top: Vec<TopRow>,
-    /// Why there is nothing to show yet, when there isn't.
-    empty: Option<String>,
 }
 
 #[derive(Template)]
@@ -97,132 +117,83 @@ fn enabled(state: &AppState) -> Result<(), AppError> {
     }
 }
 
-async fn dashboard(
+/// The dashboard `key` if this seller has it (per-platform ones need their flag).
+fn dashboard_of(state: &AppState, key: &str) -> Result<&'static dyn Adapter, AppError> {
+    enabled(state)?;
+    dashboard::adapter(key)
+        .filter(|a| !a.per_platform() || state.config.features.per_platform_analytics)
+        .ok_or(AppError::NotFound)
+}
+
+async fn engagement(
+    state: State<AppState>,
+    user: CurrentUser,
+    ctx: PageContext,
+    q: Query<RangeQuery>,
+) -> Result<Response, AppError> {
+    show(state, user, ctx, q, "x").await
+}
+
+async fn instagram(
+    state: State<AppState>,
+    user: CurrentUser,
+    ctx: PageContext,
+    q: Query<RangeQuery>,
+) -> Result<Response, AppError> {
+    show(state, user, ctx, q, "instagram").await
+}
+
+async fn pinterest(
+    state: State<AppState>,
+    user: CurrentUser,
+    ctx: PageContext,
+    q: Query<RangeQuery>,
+) -> Result<Response, AppError> {
+    show(state, user, ctx, q, "pinterest").await
+}
+
+async fn shopify(
+    state: State<AppState>,
+    user: CurrentUser,
+    ctx: PageContext,
+    q: Query<RangeQuery>,
+) -> Result<Response, AppError> {
+    show(state, user, ctx, q, "shopify").await
+}
+
+async fn show(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     ctx: PageContext,
     Query(q): Query<RangeQuery>,
+    key: &str,
 ) -> Result<Response, AppError> {
-    enabled(&state)?;
-    let range = match q.range.as_deref().map(str::trim) {
-        None | Some("") => 30,
-        Some(r) => r
-            .parse::<i64>()
-            .ok()
-            .filter(|d| RANGES.contains(d))
-            .ok_or_else(|| AppError::BadRequest("Choose a range of 7, 30 or 90 days.".into()))?,
-    };
-    let platform = Platform::X;
-    let zone = TimeZone::parse_or_utc(&user.time_zone);
-    let now = Utc::now();
-    let to = now.date_naive();
-    let from = to - Duration::days(range - 1);
-    let totals = analytics::totals(&state.db, user.id, platform, from, to).await?;
-    let trend = analytics::trend(&state.db, user.id, platform, from, to).await?;
-    let top = analytics::top_posts(
-        &state.db,
-        user.id,
-        platform,
-        now - Duration::days(range),
-        10,
-    )
-    .await?;
+    let adapter = dashboard_of(&state, key)?;
+    let range = range_of(q.range.as_deref())?;
+    let period = Period::new(range, TimeZone::parse_or_utc(&user.time_zone), Utc::now());
+    let dash = adapter.load(&state.db, user.id, &period).await?;
     let modern = state.config.features.ui_modern_chart;
-    let metrics = metrics_of(platform);
-    let tiles = metrics
+    let charts = dash
+        .series
         .iter()
-        .map(|(metric, label)| {
-            let t = totals.iter().find(|t| t.metric == *metric);
-            let (current, previous) = t.map_or((0, 0), |t| (t.current, t.previous));
-            let change = (previous > 0).then(|| {
-                let pct = ((current - previous) as f64 / previous as f64 * 100.0).round() as i64;
-                format!(
-                    "{}{pct}% on the previous {range} days",
-                    if pct > 0 { "+" } else { "" }
-                )
-            });
-            Tile {
-                label,
-                value: current,
-                change,
-                up: current >= previous,
-            }
-        })
-        .collect();
-    let charts = metrics
-        .iter()
-        .map(|(metric, label)| {
-            let points: Vec<(String, i64)> = trend
-                .get(*metric)
-                .map(|s| {
-                    s.iter()
-                        .map(|(d, v)| (d.format("%b %-d").to_string(), *v))
-                        .collect()
-                })
-                .unwrap_or_default();
-            LineChart::new(metric, &format!("{label} per day"), &points, modern)
-        })
-        .collect();
-    let top_rows: Vec<TopRow> = top
-        .iter()
-        .map(|p| TopRow {
-            post_id: p.post_id,
-            excerpt: crate::posts::queries::excerpt(&p.body, 80),
-            published: {
-                let l = LocalTime::of(p.published_at, zone);
-                format!("{} {}", l.date, l.time)
-            },
-            remote_url: p.remote_url.clone(),
-            values: metrics
+        .map(|s| {
+            let points: Vec<(String, i64)> = s
+                .points
                 .iter()
-                .map(|(m, _)| {
-                    p.point(platform)
-                        .value(m)
-                        .map_or("–".to_owned(), |v| v.to_string())
-                })
-                .collect(),
+                .map(|(d, v)| (d.format("%b %-d").to_string(), *v))
+                .collect();
+            LineChart::new(&s.id, &format!("{} per day", s.name), &points, modern)
         })
         .collect();
-    let has_numbers = !top_rows.is_empty() || totals.iter().any(|t| t.current != 0);
-    let empty = if has_numbers {
-        None
-    } else {
-        Some(empty_reason(&state, user.id, platform).await?)
-    };
     render::page(&DashboardPage {
         ctx: ctx.at("analytics"),
+        tabs: tabs(&state, key),
+        href: href_of(key),
         range,
         ranges: RANGES,
-        platform,
-        tiles,
+        dash,
         charts,
-        columns: metrics.iter().map(|(_, l)| *l).collect(),
-        top: top_rows,
-        empty,
     })
-}
-
-/// Why a dashboard has no numbers yet, in words that say when they will come.
-async fn empty_reason(
-    state: &AppState,
-    user_id: Uuid,
-    platform: Platform,
-) -> Result<String, AppError> {
-    let name = platform.display_name();
-    let connected = state
-        .connections
-        .list_for_user(user_id)
-        .await?
-        .iter()
-        .any(|c| c.platform == platform.as_str());
-    if !connected {
-        return Ok(format!(
-            "Connect {name} under Connections; its numbers appear here after your first post there."
-        ));
-    }
-    Ok(format!(
-        "No {name} numbers in this range yet. Numbers arrive about an hour after a post goes out, then at 6 hours, a day, 3 days, a week and 30 days."
-    ))
 }
 
 async fn post_detail(
@@ -274,6 +245,7 @@ async fn post_detail(
 #[derive(Deserialize)]
 struct ExportQuery {
     range: Option<String>,
+    dashboard: Option<String>,
     table: Option<String>,
 }
 
@@ -291,76 +263,88 @@ fn csv_field(raw: &str) -> String {
     }
 }
 
-/// `GET /analytics/export.csv?range=30[&table=posts]`: the numbers the dashboard shows — per day
-/// (the default) or per top post — as CSV.
+fn csv_line(fields: impl IntoIterator<Item = String>) -> String {
+    let mut line = fields
+        .into_iter()
+        .map(|f| csv_field(&f))
+        .collect::<Vec<_>>()
+        .join(",");
+    line.push('\n');
+    line
+}
+
+/// `GET /analytics/export.csv?dashboard=x&range=30[&table=posts]`: the numbers a dashboard
+/// shows — per day (the default, one column per trend) or one of its tables — as CSV.
 async fn export(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Query(q): Query<ExportQuery>,
 ) -> Result<Response, AppError> {
     use axum::response::IntoResponse as _;
-    enabled(&state)?;
+    let key = q.dashboard.as_deref().unwrap_or("x");
+    let adapter = dashboard_of(&state, key)?;
     let range = range_of(q.range.as_deref())?;
-    let platform = Platform::X;
-    let metrics = metrics_of(platform);
-    let now = Utc::now();
-    let to = now.date_naive();
-    let from = to - Duration::days(range - 1);
-    let header: Vec<&str> = metrics.iter().map(|(_, l)| *l).collect();
-    let mut out = String::new();
+    let zone = TimeZone::parse_or_utc(&user.time_zone);
+    let period = Period::new(range, zone, Utc::now());
+    let dash = adapter.load(&state.db, user.id, &period).await?;
     let table = q.table.as_deref().unwrap_or("daily");
-    match table {
-        "daily" => {
-            let trend = analytics::trend(&state.db, user.id, platform, from, to).await?;
-            out.push_str(&format!("day (UTC),{}\n", header.join(",")));
-            for day in from.iter_days().take_while(|d| *d <= to) {
-                let values: Vec<String> = metrics
-                    .iter()
-                    .map(|(m, _)| {
-                        trend
-                            .get(*m)
-                            .and_then(|s| s.iter().find(|(d, _)| *d == day))
-                            .map_or(0, |(_, v)| *v)
-                            .to_string()
-                    })
-                    .collect();
-                out.push_str(&format!("{day},{}\n", values.join(",")));
+    let mut out = String::new();
+    if table == "daily" {
+        out.push_str(&csv_line(
+            std::iter::once(format!("day ({})", zone.name()))
+                .chain(dash.series.iter().map(|s| s.name.clone())),
+        ));
+        for (i, day) in period.days().enumerate() {
+            out.push_str(&csv_line(std::iter::once(day.to_string()).chain(
+                dash.series.iter().map(|s| {
+                    s.points
+                        .get(i)
+                        .filter(|(d, _)| *d == day)
+                        .map_or(0, |(_, v)| *v)
+                        .to_string()
+                }),
+            )));
+        }
+    } else if let Some(t) = dash.tables.iter().find(|t| t.id == table) {
+        let with_when = t.has_when();
+        let mut header = vec![t.item.to_owned()];
+        if with_when {
+            header.push(
+                if t.item == "Post" {
+                    "published"
+                } else {
+                    "last published"
+                }
+                .to_owned(),
+            );
+        }
+        header.push("link".to_owned());
+        header.extend(t.columns.iter().cloned());
+        out.push_str(&csv_line(header));
+        for r in &t.rows {
+            let mut fields = vec![r.label.clone()];
+            if with_when {
+                fields.push(r.when.clone().unwrap_or_default());
             }
-        }
-        "posts" => {
-            let zone = TimeZone::parse_or_utc(&user.time_zone);
-            let top = analytics::top_posts(
-                &state.db,
-                user.id,
-                platform,
-                now - Duration::days(range),
-                100,
-            )
-            .await?;
-            out.push_str(&format!("post,published,link,{}\n", header.join(",")));
-            for p in top {
-                let l = LocalTime::of(p.published_at, zone);
-                let point = p.point(platform);
-                let values: Vec<String> = metrics
+            fields.push(r.external.clone().unwrap_or_default());
+            fields.extend(
+                r.values
                     .iter()
-                    .map(|(m, _)| point.value(m).map_or(String::new(), |v| v.to_string()))
-                    .collect();
-                out.push_str(&format!(
-                    "{},{},{},{}\n",
-                    csv_field(&p.body),
-                    csv_field(&format!("{} {}", l.date, l.time)),
-                    csv_field(p.remote_url.as_deref().unwrap_or("")),
-                    values.join(",")
-                ));
-            }
+                    .map(|v| if v == "–" { String::new() } else { v.clone() }),
+            );
+            out.push_str(&csv_line(fields));
         }
-        _ => {
-            return Err(AppError::BadRequest(
-                "Export the daily numbers (table=daily) or the posts (table=posts).".into(),
-            ));
-        }
+    } else {
+        let names: Vec<String> = std::iter::once("daily".to_owned())
+            .chain(dash.tables.iter().map(|t| t.id.to_owned()))
+            .map(|n| format!("table={n}"))
+            .collect();
+        return Err(AppError::BadRequest(format!(
+            "This dashboard exports {}.",
+            names.join(" or ")
+        )));
     }
-    let name = format!("picscripter-{}-{table}-{range}d.csv", platform.as_str());
+    let name = format!("picscripter-{key}-{table}-{range}d.csv");
     Ok((
         [
             (
