@@ -6,6 +6,7 @@ mod catalog;
 mod catalog_sync;
 mod cli;
 mod connections;
+mod fb_li_metrics;
 mod gemini;
 mod health;
 mod ig_pin_metrics;
