@@ -288,9 +288,9 @@ impl Registry {
             Platform::X => Some(Box::new(x::metrics::XMetrics { http })),
             Platform::Instagram => Some(Box::new(instagram::metrics::InstagramMetrics { http })),
             Platform::Pinterest => Some(Box::new(pinterest::metrics::PinterestMetrics { http })),
-            Platform::Facebook
-            | Platform::Linkedin
-            | Platform::Tiktok
+            Platform::Facebook => Some(Box::new(facebook::metrics::FacebookMetrics { http })),
+            Platform::Linkedin => Some(Box::new(linkedin::metrics::LinkedinMetrics { http })),
+            Platform::Tiktok
             | Platform::Youtube
             | Platform::Shopify
             | Platform::Etsy

@@ -2,8 +2,10 @@
 //! flavour"): the OAuth dialog with a Page picker, the code and long-lived exchanges, `/me`,
 //! `/me/accounts` with never-expiring Page tokens, `/me/permissions` (and revoking it), and
 //! `/{id}` for Pages and their linked Instagram accounts. Paths may carry a version prefix.
-//! Publishing on a Page (feed posts, photos, videos) lives in [`publish`].
+//! Publishing on a Page (feed posts, photos, videos) lives in [`publish`], the engagement of
+//! what was published in [`engagement`].
 
+mod engagement;
 pub(crate) mod publish;
 
 use std::sync::Arc;

@@ -2,10 +2,12 @@
 //! access tokens, programmatic refresh tokens only when `SandboxConfig::linkedin_refresh_tokens`
 //! is on (their 365-day lifetime does not reset on refresh), and `GET /v2/userinfo`. Posts,
 //! images and videos on the versioned REST API live in [`publish`]; the organizations a member
-//! administers (`organizationAcls`, `organizations/{id}`) in [`organizations`].
+//! administers (`organizationAcls`, `organizations/{id}`) in [`organizations`]; their posts'
+//! numbers (`organizationalEntityShareStatistics`) in [`statistics`].
 
 mod organizations;
 pub(crate) mod publish;
+mod statistics;
 
 use std::sync::Arc;
 
@@ -36,6 +38,7 @@ pub(super) fn routes() -> Router<Arc<Shared>> {
         .route("/api.linkedin.com/v2/userinfo", get(userinfo))
         .merge(publish::routes())
         .merge(organizations::routes())
+        .merge(statistics::routes())
 }
 
 struct LinkedinAuth;

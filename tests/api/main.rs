@@ -7,6 +7,7 @@ mod catalog_sync;
 mod cli;
 mod connections;
 mod dashboards;
+mod fb_li_metrics;
 mod gemini;
 mod health;
 mod ig_pin_metrics;

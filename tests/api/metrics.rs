@@ -159,8 +159,8 @@ async fn without_a_metrics_source_nothing_is_claimed() {
     let app = spawn_app().await;
     app.signed_up_user().await;
     let user = app.newest_user_id().await;
-    let li = connection(&app, user, Platform::Linkedin).await;
-    let t = published(&app, user, li, Utc::now() - Duration::hours(2)).await;
+    let tiktok = connection(&app, user, Platform::Tiktok).await;
+    let t = published(&app, user, tiktok, Utc::now() - Duration::hours(2)).await;
     let collector = Collector {
         db: app.db.clone(),
         connections: app.state.connections.clone(),

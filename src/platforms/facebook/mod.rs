@@ -1,4 +1,5 @@
-//! Facebook: its OAuth now; publishing, catalog and metrics clients join it here.
+//! Facebook: OAuth, publishing on Pages and their posts' engagement numbers.
 
+pub mod metrics;
 pub mod oauth;
 pub mod publish;

@@ -1,4 +1,5 @@
-//! LinkedIn: its OAuth now; publishing, catalog and metrics clients join it here.
+//! LinkedIn: OAuth, publishing, and company pages' post statistics.
 
+pub mod metrics;
 pub mod oauth;
 pub mod publish;

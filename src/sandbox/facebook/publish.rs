@@ -11,7 +11,8 @@
 //!   `title`, `published`, with `publish_video` granted → `{"id"}`.
 //!
 //! Parameters may come in the query, a form, multipart or a JSON body alike. `GET /{id}` of a
-//! post or video the token can see is answered by [`post_node`].
+//! post or video the token can see is answered by [`post_node`], with its engagement fields
+//! from [`engagement`].
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -25,6 +26,7 @@ use axum::routing::post;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Map, Value, json};
 
+use super::engagement;
 use super::{Page, pages_of};
 use crate::domain::Platform;
 use crate::sandbox::dispatch::RouteCtx;
@@ -720,6 +722,11 @@ pub(super) fn post_node(
     } else {
         "Post"
     };
+    let asked = match engagement::check(ctx, params, token, &record) {
+        Ok(a) => a,
+        Err(res) => return Some(res),
+    };
+    let now = shared.clock.now();
     let node = graph::select(ctx, params, node_type, &["id"], |field| {
         Some(Some(match field {
             "id" => json!(record.remote_id),
@@ -729,7 +736,7 @@ pub(super) fn post_node(
             "permalink_url" => json!(record.url),
             "is_published" => json!(record.options.get("scheduled_publish_time").is_none()),
             "from" => json!({ "id": record.account_id, "name": record.account }),
-            _ => return None,
+            other => return engagement::field(&record, &asked, other, now),
         }))
     });
     Some(match node {
