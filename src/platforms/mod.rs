@@ -288,10 +288,10 @@ impl Registry {
             Platform::X => Some(Box::new(x::metrics::XMetrics { http })),
             Platform::Instagram => Some(Box::new(instagram::metrics::InstagramMetrics { http })),
             Platform::Pinterest => Some(Box::new(pinterest::metrics::PinterestMetrics { http })),
+            Platform::Tiktok => Some(Box::new(tiktok::metrics::TiktokMetrics { http })),
+            Platform::Youtube => Some(Box::new(youtube::metrics::YouTubeMetrics { http })),
             Platform::Facebook
             | Platform::Linkedin
-            | Platform::Tiktok
-            | Platform::Youtube
             | Platform::Shopify
             | Platform::Etsy
             | Platform::Squarespace => None,
