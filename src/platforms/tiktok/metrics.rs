@@ -77,7 +77,10 @@ impl MetricsSource for TiktokMetrics {
             let req = self
                 .http
                 .client()
-                .post(self.http.url(Platform::Tiktok, &format!("{QUERY}?fields={FIELDS}")))
+                .post(
+                    self.http
+                        .url(Platform::Tiktok, &format!("{QUERY}?fields={FIELDS}")),
+                )
                 .bearer_auth(token)
                 .header(
                     reqwest::header::CONTENT_TYPE,
@@ -176,7 +179,10 @@ fn resolve(
 }
 
 /// The counts in one `video/query` answer, or what its error means.
-pub fn read(answer: &Answer, asked: &[String]) -> Result<HashMap<String, PostCounts>, MetricsError> {
+pub fn read(
+    answer: &Answer,
+    asked: &[String],
+) -> Result<HashMap<String, PostCounts>, MetricsError> {
     let data = match envelope(answer) {
         Ok(d) => d,
         Err(r) => {
@@ -310,7 +316,11 @@ mod tests {
         );
         assert_eq!((c.impressions, c.saves, c.clicks), (None, None, None));
         let bare = counts(&json!({"id": "7"}));
-        assert_eq!((bare.likes, bare.views), (None, None), "absent is None, not 0");
+        assert_eq!(
+            (bare.likes, bare.views),
+            (None, None),
+            "absent is None, not 0"
+        );
     }
 
     #[test]
@@ -378,13 +388,18 @@ mod tests {
             resolve(&public, &post("v_pub_file~v2.1", 1, now), now),
             Ok(Resolved::Video(id)) if id == "7300000000000000001"
         ));
-        let no_id = status(json!({"status": "PUBLISH_COMPLETE", "publicaly_available_post_id": []}));
+        let no_id =
+            status(json!({"status": "PUBLISH_COMPLETE", "publicaly_available_post_id": []}));
         assert!(matches!(
             resolve(&no_id, &post("v_pub_file~v2.1", 1, now), now),
             Ok(Resolved::Counts(PostCounts::NotYet))
         ));
         assert!(matches!(
-            resolve(&no_id, &post("v_pub_file~v2.1", MODERATION_WAIT_HOURS, now), now),
+            resolve(
+                &no_id,
+                &post("v_pub_file~v2.1", MODERATION_WAIT_HOURS, now),
+                now
+            ),
             Ok(Resolved::Counts(PostCounts::Gone))
         ));
         let inbox = status(json!({"status": "SEND_TO_USER_INBOX"}));

@@ -89,7 +89,10 @@ async fn query(
         .and_then(|f| f.get("video_ids"))
         .and_then(Value::as_array);
     let Some(ids) = ids else {
-        return invalid(&ctx, "filters.video_ids (an array of video ids) is required.");
+        return invalid(
+            &ctx,
+            "filters.video_ids (an array of video ids) is required.",
+        );
     };
     if ids.is_empty() || ids.len() > MAX_IDS {
         return invalid(
