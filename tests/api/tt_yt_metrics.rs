@@ -379,11 +379,10 @@ async fn sixty_youtube_videos_are_read_in_two_requests() {
         })
         .map(|r| {
             let query = r["query"].as_str().unwrap_or("");
-            let ids = url::form_urlencoded::parse(query.as_bytes())
+            url::form_urlencoded::parse(query.as_bytes())
                 .find(|(k, _)| k == "id")
                 .map(|(_, v)| v.split(',').count())
-                .unwrap_or(0);
-            ids
+                .unwrap_or(0)
         })
         .collect();
     assert_eq!(lists, [50, 10], "two videos.list calls of 50 and 10 ids");
@@ -557,5 +556,62 @@ async fn past_youtube_s_daily_quota_the_account_waits_until_midnight_pacific_tim
             .await
             .as_deref(),
         Some("active")
+    );
+}
+
+#[tokio::test]
+async fn a_private_tiktok_post_known_only_by_its_publish_id_waits_for_a_public_id_then_stops() {
+    let s = seller().await;
+    s.publish_video(
+        json!([{ "connection_id": s.tiktok, "options": { "privacy_level": "SELF_ONLY" } }]),
+    )
+    .await;
+    let remote_id = s.remote_id(s.tiktok).await;
+    assert!(
+        remote_id.starts_with("v_pub_"),
+        "a private post has no public id; its publish id is kept: {remote_id}"
+    );
+    let published_at = DateTime::from_timestamp(
+        s.app
+            .scalar_i64("SELECT extract(epoch FROM published_at)::bigint FROM post_targets")
+            .await,
+        0,
+    )
+    .unwrap();
+    s.advance_clocks(3700).await;
+    let collector = s.collector();
+    // Moderation may still hand out an id: not yet, and asked again in an hour.
+    let report = collector
+        .run_once(published_at + Duration::minutes(70))
+        .await
+        .unwrap();
+    assert_eq!((report.not_yet, report.snapshots), (1, 0), "{report:?}");
+    // Still none after six hours: a private post never gets one, so its collection ends.
+    let report = collector
+        .run_once(published_at + Duration::hours(7))
+        .await
+        .unwrap();
+    assert_eq!((report.gone, report.snapshots), (1, 0), "{report:?}");
+    assert_eq!(
+        s.app
+            .scalar_i64("SELECT count(*) FROM post_targets WHERE metrics_step = 6")
+            .await,
+        1
+    );
+    let asked = s.sandbox.requests("tiktok").await;
+    let paths = |suffix: &str| {
+        asked
+            .iter()
+            .filter(|r| r["path"].as_str().unwrap_or("").ends_with(suffix))
+            .count()
+    };
+    assert_eq!(
+        paths("/v2/video/query/"),
+        0,
+        "a publish id is never sent to video/query"
+    );
+    assert!(
+        paths("/v2/post/publish/status/fetch/") >= 2,
+        "the status was asked"
     );
 }
