@@ -280,8 +280,7 @@ impl Registry {
         })
     }
 
-    /// Where a social network's engagement numbers are read; `None` for shops, and for
-    /// networks whose per-post numbers aren't read yet.
+    /// Where a social network's engagement numbers are read; `None` for shops.
     pub fn metrics(&self, platform: Platform) -> Option<Box<dyn metrics::MetricsSource>> {
         let http = self.http.clone();
         match platform {
@@ -290,11 +289,9 @@ impl Registry {
             Platform::Pinterest => Some(Box::new(pinterest::metrics::PinterestMetrics { http })),
             Platform::Facebook => Some(Box::new(facebook::metrics::FacebookMetrics { http })),
             Platform::Linkedin => Some(Box::new(linkedin::metrics::LinkedinMetrics { http })),
-            Platform::Tiktok
-            | Platform::Youtube
-            | Platform::Shopify
-            | Platform::Etsy
-            | Platform::Squarespace => None,
+            Platform::Tiktok => Some(Box::new(tiktok::metrics::TiktokMetrics { http })),
+            Platform::Youtube => Some(Box::new(youtube::metrics::YouTubeMetrics { http })),
+            Platform::Shopify | Platform::Etsy | Platform::Squarespace => None,
         }
     }
 }

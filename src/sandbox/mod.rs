@@ -91,6 +91,9 @@ pub struct SandboxConfig {
     /// `videos.insert` calls a YouTube client may make per Pacific day (Google's current default
     /// bucket is 100). Changeable at run time through `POST /_sandbox/limits`.
     pub youtube_uploads_per_day: u32,
+    /// Units of the shared YouTube bucket a client may use per Pacific day (`videos.list` costs
+    /// 1; Google's default is 10 000). Changeable at run time through `POST /_sandbox/limits`.
+    pub youtube_units_per_day: u32,
     /// `GET /2/tweets?ids=` requests an X token may make per 15 minutes (X's own limit is 5 000;
     /// the default of 300 is lower so a test can reach it). Changeable at run time through
     /// `POST /_sandbox/limits`.
@@ -125,6 +128,7 @@ impl SandboxConfig {
             request_log_limit: 10_000,
             instagram_publish_limit: 50,
             youtube_uploads_per_day: 100,
+            youtube_units_per_day: 10_000,
             x_post_lookups_per_15_min: 300,
             products_per_shop: DEFAULT_PRODUCTS,
             etsy_requests_per_second: 10,

@@ -70,6 +70,7 @@ impl Shared {
         let limits = Limits {
             instagram_publish: AtomicU32::new(config.instagram_publish_limit),
             youtube_uploads: AtomicU32::new(config.youtube_uploads_per_day),
+            youtube_units: AtomicU32::new(config.youtube_units_per_day),
             x_post_lookups: AtomicU32::new(config.x_post_lookups_per_15_min),
         };
         let clock = Clock::default();
@@ -183,6 +184,7 @@ pub(crate) struct CommerceLimits {
 pub(crate) struct Limits {
     instagram_publish: AtomicU32,
     youtube_uploads: AtomicU32,
+    youtube_units: AtomicU32,
     x_post_lookups: AtomicU32,
 }
 
@@ -197,6 +199,11 @@ impl Limits {
         self.youtube_uploads.load(Ordering::Relaxed)
     }
 
+    /// Units of the shared YouTube bucket a client may use per (Pacific) day.
+    pub fn youtube_units(&self) -> u32 {
+        self.youtube_units.load(Ordering::Relaxed)
+    }
+
     /// `GET /2/tweets?ids=` requests an X token may make per 15 minutes.
     pub fn x_post_lookups(&self) -> u32 {
         self.x_post_lookups.load(Ordering::Relaxed)
@@ -206,6 +213,7 @@ impl Limits {
         LimitsSpec {
             instagram_publish_limit: Some(self.instagram_publish()),
             youtube_uploads_per_day: Some(self.youtube_uploads()),
+            youtube_units_per_day: Some(self.youtube_units()),
             x_post_lookups_per_15_min: Some(self.x_post_lookups()),
         }
     }
@@ -216,6 +224,9 @@ impl Limits {
         }
         if let Some(n) = spec.youtube_uploads_per_day {
             self.youtube_uploads.store(n, Ordering::Relaxed);
+        }
+        if let Some(n) = spec.youtube_units_per_day {
+            self.youtube_units.store(n, Ordering::Relaxed);
         }
         if let Some(n) = spec.x_post_lookups_per_15_min {
             self.x_post_lookups.store(n, Ordering::Relaxed);
@@ -231,6 +242,8 @@ pub struct LimitsSpec {
     pub instagram_publish_limit: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub youtube_uploads_per_day: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub youtube_units_per_day: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub x_post_lookups_per_15_min: Option<u32>,
 }

@@ -4,6 +4,7 @@
 //! in the `{data, error}` envelope. Trailing slashes are part of TikTok's paths. Creator info and
 //! the Content Posting API live in [`publish`].
 
+pub(crate) mod metrics;
 pub(crate) mod publish;
 
 use std::sync::Arc;
@@ -36,6 +37,7 @@ pub(super) fn routes() -> Router<Arc<Shared>> {
         .route("/open.tiktokapis.com/v2/oauth/revoke/", post(revoke))
         .route("/open.tiktokapis.com/v2/user/info/", get(user_info))
         .merge(publish::routes())
+        .merge(metrics::routes())
 }
 
 struct TiktokAuth;

@@ -3,6 +3,7 @@
 //! offline access on the first consent (or with `prompt=consent`), refresh, revoke, and
 //! `GET /youtube/v3/channels?mine=true`. Video uploads live in [`publish`].
 
+pub(crate) mod metrics;
 pub(crate) mod publish;
 
 use std::sync::Arc;
@@ -39,6 +40,7 @@ pub(super) fn routes() -> Router<Arc<Shared>> {
         .route("/oauth2.googleapis.com/revoke", post(revoke))
         .route("/www.googleapis.com/youtube/v3/channels", get(channels))
         .merge(publish::routes())
+        .merge(metrics::routes())
 }
 
 struct GoogleAuth;
@@ -236,7 +238,7 @@ async fn revoke(
 }
 
 /// Scopes that may read one's own channel; `youtube.upload` alone may not.
-const CHANNEL_READ_SCOPES: &[&str] = &[
+pub(crate) const CHANNEL_READ_SCOPES: &[&str] = &[
     "youtube",
     "youtube.readonly",
     "youtube.force-ssl",

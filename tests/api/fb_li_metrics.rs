@@ -319,7 +319,8 @@ async fn facebook_and_linkedin_company_page_numbers_are_stored_as_the_sandbox_se
                 "SELECT metrics_step::bigint FROM post_targets WHERE id = '{mine}'"
             ))
             .await,
-        6
+        picscripter::jobs::collect_metrics::SCHEDULE_SECS.len() as i64,
+        "collection ended"
     );
 }
 

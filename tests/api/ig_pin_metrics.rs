@@ -376,7 +376,8 @@ async fn unknown_instagram_media_and_unknown_pins_are_gone() {
 }
 
 #[tokio::test]
-async fn pin_analytics_sum_the_ready_days_and_today_s_estimate_and_clicks_are_pin_and_outbound_clicks() {
+async fn pin_analytics_sum_the_ready_days_and_today_s_estimate_and_clicks_are_pin_and_outbound_clicks()
+ {
     let sandbox = TestSandbox::start().await;
     let registry = registry(&sandbox.url);
     let pinterest = connect(&sandbox, &registry, Platform::Pinterest).await;

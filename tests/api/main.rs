@@ -21,6 +21,7 @@ mod publishing;
 mod security;
 mod studio;
 mod stylesheet;
+mod tt_yt_metrics;
 mod x_metrics;
 
 mod helpers;

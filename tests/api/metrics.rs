@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration, TimeZone as _, Utc};
 use picscripter::analytics::rollup;
-use picscripter::domain::Platform;
+use picscripter::domain::{Platform, PlatformKind};
 use picscripter::jobs::collect_metrics::Collector;
 use serde_json::json;
 use uuid::Uuid;
@@ -154,27 +154,16 @@ async fn a_seller_s_rollups_hold_only_their_own_posts() {
 }
 
 #[tokio::test]
-async fn without_a_metrics_source_nothing_is_claimed() {
-    // Until a network's numbers are read, its published posts are left alone (not marked).
+async fn every_social_network_has_its_numbers_read_and_shops_have_none() {
     let app = spawn_app().await;
-    app.signed_up_user().await;
-    let user = app.newest_user_id().await;
-    let tiktok = connection(&app, user, Platform::Tiktok).await;
-    let t = published(&app, user, tiktok, Utc::now() - Duration::hours(2)).await;
-    let collector = Collector {
-        db: app.db.clone(),
-        connections: app.state.connections.clone(),
-    };
-    let report = collector.run_once(Utc::now()).await.unwrap();
-    assert_eq!(report.claimed, 0);
-    assert_eq!(
-        app.scalar_string(&format!(
-            "SELECT coalesce(metrics_retry_at::text, 'none') FROM post_targets WHERE id = '{t}'"
-        ))
-        .await
-        .as_deref(),
-        Some("none")
-    );
+    let registry = app.state.connections.registry();
+    for platform in Platform::ALL {
+        assert_eq!(
+            registry.metrics(platform).is_some(),
+            platform.kind() == PlatformKind::Social,
+            "{platform}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -1,4 +1,5 @@
-//! TikTok: its OAuth now; publishing, catalog and metrics clients join it here.
+//! TikTok: its OAuth, the Content Posting publisher and the `video/query` numbers reader.
 
+pub mod metrics;
 pub mod oauth;
 pub mod publish;

@@ -15,7 +15,9 @@ use crate::platforms::{
     TokenSet,
 };
 
-pub const SCOPES: &str = "user.info.basic,user.info.profile,video.publish,video.upload";
+/// `video.list` reads the public videos' numbers for engagement collection; connections made
+/// before it was asked for lack it, and their numbers are skipped until reconnected.
+pub const SCOPES: &str = "user.info.basic,user.info.profile,video.list,video.publish,video.upload";
 const AUTHORIZE: &str = "https://www.tiktok.com/v2/auth/authorize/";
 const TOKEN: &str = "https://open.tiktokapis.com/v2/oauth/token/";
 const REVOKE: &str = "https://open.tiktokapis.com/v2/oauth/revoke/";

@@ -1,4 +1,5 @@
-//! YouTube: its OAuth now; publishing, catalog and metrics clients join it here.
+//! YouTube: its OAuth, the resumable-upload publisher and the `videos.list` statistics reader.
 
+pub mod metrics;
 pub mod oauth;
 pub mod publish;

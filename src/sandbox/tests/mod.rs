@@ -21,6 +21,7 @@ mod squarespace;
 mod squarespace_catalog;
 mod tiktok;
 mod tiktok_publishing;
+mod tt_yt_metrics;
 mod x;
 mod x_metrics;
 mod x_publishing;

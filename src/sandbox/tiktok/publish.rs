@@ -44,7 +44,7 @@ const MAX_PHOTO_TITLE: usize = 90;
 const MAX_PHOTO_DESCRIPTION: usize = 4000;
 const MAX_PHOTOS: usize = 35;
 const MAX_PHOTO_BYTES: u64 = 20 * 1024 * 1024;
-const PUBLIC: &str = "PUBLIC_TO_EVERYONE";
+pub(super) const PUBLIC: &str = "PUBLIC_TO_EVERYONE";
 
 pub(in crate::sandbox) fn routes() -> Router<Arc<Shared>> {
     Router::new()
@@ -141,19 +141,19 @@ enum Stage {
     Failed(&'static str),
 }
 
-fn ok(ctx: &RouteCtx, status: StatusCode, data: Value) -> Response {
+pub(super) fn ok(ctx: &RouteCtx, status: StatusCode, data: Value) -> Response {
     json_response(
         status,
         json!({ "data": data, "error": { "code": "ok", "message": "", "log_id": tiktok_log_id(ctx) } }),
     )
 }
 
-fn invalid(ctx: &RouteCtx, message: &str) -> Response {
+pub(super) fn invalid(ctx: &RouteCtx, message: &str) -> Response {
     tiktok(ctx, StatusCode::BAD_REQUEST, "invalid_params", message)
 }
 
 /// The user's token, with at least one of `scopes`.
-fn authorize(
+pub(super) fn authorize(
     shared: &Shared,
     ctx: &RouteCtx,
     headers: &HeaderMap,
@@ -190,7 +190,7 @@ fn authorize(
     }
 }
 
-fn json_body(
+pub(super) fn json_body(
     ctx: &RouteCtx,
     headers: &HeaderMap,
     body: &[u8],

@@ -74,6 +74,8 @@ pub(crate) struct YtState {
     sessions: HashMap<String, Session>,
     /// `videos.insert` calls per client id and Pacific day.
     inserts: HashMap<(String, NaiveDate), u32>,
+    /// Units of the shared 10 000-a-day bucket used per client id and Pacific day.
+    pub(super) units: HashMap<(String, NaiveDate), u32>,
 }
 
 struct Session {
@@ -105,7 +107,8 @@ struct Meta {
     notify_subscribers: bool,
 }
 
-fn quota_day(now: DateTime<Utc>) -> NaiveDate {
+/// Google's quota day: it resets at midnight Pacific Time.
+pub(super) fn quota_day(now: DateTime<Utc>) -> NaiveDate {
     now.with_timezone(&chrono_tz::America::Los_Angeles)
         .date_naive()
 }
