@@ -294,6 +294,31 @@ async fn using_the_suggested_time_fills_the_composer_s_date_and_time_without_jav
         "schedule"
     );
 
+    // In the calendar's drawer (htmx) the same button answers with the drawer's form alone.
+    let token = app.csrf().await;
+    let res = app
+        .client
+        .post(app.url("/posts"))
+        .headers(crate::helpers::same_origin_headers(&app.base))
+        .header("hx-request", "true")
+        .header("hx-target", "drawer")
+        .header("x-csrf-token", &token)
+        .form(&[
+            ("body", "From the drawer"),
+            ("target", x.as_str()),
+            ("date", day.as_str()),
+            ("time", "09:00"),
+            ("action", "suggested_time"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let fragment = res.text().await.unwrap();
+    assert!(!fragment.contains("<html"));
+    assert_eq!(value_of(&fragment, "#date"), [next_tuesday_evening()]);
+    assert_eq!(value_of(&fragment, "#time"), ["18:00"]);
+
     // Scheduling it then is an ordinary schedule.
     let date = next_tuesday_evening();
     let res = app
