@@ -171,18 +171,6 @@ impl HeatMap {
     }
 }
 
-#[derive(Debug, FromQueryResult)]
-struct Row {
-    platform: String,
-    published_at: DateTime<Utc>,
-    likes: Option<i64>,
-    reposts: Option<i64>,
-    replies: Option<i64>,
-    quotes: Option<i64>,
-    saves: Option<i64>,
-    clicks: Option<i64>,
-}
-
 /// The heat map of `user_id`'s own posts published in the last `WINDOW_DAYS` before `now`, by
 /// each one's latest snapshot. One query.
 pub async fn heat_map(
@@ -191,7 +179,7 @@ pub async fn heat_map(
     zone: TimeZone,
     now: DateTime<Utc>,
 ) -> Result<HeatMap, sea_orm::DbErr> {
-    let rows = Row::find_by_statement(Statement::from_sql_and_values(
+    let samples = Sample::find_by_statement(Statement::from_sql_and_values(
         db.get_database_backend(),
         r#"SELECT DISTINCT ON (m.target_id)
                   c.platform, t.published_at,
@@ -211,19 +199,6 @@ pub async fn heat_map(
     ))
     .all(db)
     .await?;
-    let samples: Vec<Sample> = rows
-        .into_iter()
-        .map(|r| Sample {
-            platform: r.platform,
-            published_at: r.published_at,
-            likes: r.likes,
-            reposts: r.reposts,
-            replies: r.replies,
-            quotes: r.quotes,
-            saves: r.saves,
-            clicks: r.clicks,
-        })
-        .collect();
     Ok(HeatMap::build(&samples, zone))
 }
 
