@@ -25,6 +25,7 @@ use serde::Deserialize;
 use tower_sessions::Session;
 use uuid::Uuid;
 
+use crate::analytics::best_time::{self, NotEnough, Suggestion};
 use crate::domain::caption::{self, TextField};
 use crate::domain::options::{InstagramKind, LinkedinVisibility, PrivacyLevel, YoutubePrivacy};
 use crate::domain::preflight::Severity;
@@ -133,6 +134,10 @@ pub struct Composer {
     pub product: Option<ProductRef>,
     /// Tag the product's links with UTM parameters (the checkbox).
     pub utm_enabled: bool,
+    /// The suggested time to post (engagement numbers on, enough of them).
+    pub suggested: Option<Suggestion>,
+    /// Why no time is suggested yet (engagement numbers on, too few of them).
+    pub not_enough: Option<NotEnough>,
 }
 
 pub struct ProductRef {
@@ -624,6 +629,8 @@ fn build(
             url: p.url,
         }),
         utm_enabled: draft.utm_enabled,
+        suggested: None,
+        not_enough: None,
     }
 }
 
@@ -795,6 +802,37 @@ fn next_hour(now: DateTime<Utc>) -> DateTime<Utc> {
     trimmed + Duration::hours(1)
 }
 
+/// The best time to post for the schedule part: one query, and only with engagement numbers
+/// on. A failed read leaves the hint out rather than the composer.
+async fn best_time_hint(
+    state: &AppState,
+    user: &users::Model,
+) -> Option<Result<Suggestion, NotEnough>> {
+    if !state.config.features.metrics_engagement {
+        return None;
+    }
+    let zone = TimeZone::parse_or_utc(&user.time_zone);
+    let now = Utc::now();
+    match best_time::heat_map(&state.db, user.id, zone, now).await {
+        Ok(map) => Some(best_time::suggestion(&map, now, zone)),
+        Err(e) => {
+            tracing::warn!(error = %e, "the best-time suggestion couldn't be read");
+            None
+        }
+    }
+}
+
+impl Composer {
+    fn with_hint(mut self, hint: Option<Result<Suggestion, NotEnough>>) -> Self {
+        match hint {
+            Some(Ok(s)) => self.suggested = Some(s),
+            Some(Err(n)) => self.not_enough = Some(n),
+            None => {}
+        }
+        self
+    }
+}
+
 pub fn is_drawer(headers: &HeaderMap) -> bool {
     headers.get("hx-target").and_then(|v| v.to_str().ok()) == Some("drawer")
 }
@@ -926,6 +964,7 @@ async fn new_page(
         &user,
     );
     c.drawer = is_drawer(&headers);
+    let c = c.with_hint(best_time_hint(&state, &user).await);
     respond(ctx, c, StatusCode::OK)
 }
 
@@ -966,6 +1005,9 @@ async fn edit_page(
         .all(&state.db)
         .await?;
     c.locked = posts::edit_refusal(&targets);
+    if c.locked.is_none() {
+        c = c.with_hint(best_time_hint(&state, &user).await);
+    }
     respond(ctx, c, StatusCode::OK)
 }
 
@@ -996,6 +1038,7 @@ pub async fn open_with(
         user,
     );
     c.drawer = is_drawer(headers);
+    let c = c.with_hint(best_time_hint(state, user).await);
     respond(ctx, c, StatusCode::OK)
 }
 
@@ -1054,6 +1097,12 @@ async fn save(
         Some(id) => format!("/posts/{id}"),
         None => "/posts".into(),
     };
+    if form.str("action") == "suggested_time" {
+        return use_suggested_time(
+            state, user, ctx, headers, action, editing, draft, when_input,
+        )
+        .await;
+    }
     // Ownership problems (someone else's account or file) are shown with the form's own.
     if let Err(p) = posts::check(&state.db, user.id, &draft).await? {
         for (k, v) in p.fields {
@@ -1130,12 +1179,64 @@ async fn save(
     );
     c.drawer = is_drawer(&headers);
     c.locked = locked;
+    if c.locked.is_none() {
+        c = c.with_hint(best_time_hint(&state, &user).await);
+    }
     let status = if c.locked.is_some() {
         StatusCode::CONFLICT
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
     respond(ctx, c, status)
+}
+
+/// "Use this time": the composer again, as it was sent, with the suggested date and time filled
+/// in and nothing saved. A plain submit button, so it works without JavaScript.
+#[allow(clippy::too_many_arguments)]
+async fn use_suggested_time(
+    state: AppState,
+    user: users::Model,
+    ctx: PageContext,
+    headers: HeaderMap,
+    action: String,
+    editing: Option<Uuid>,
+    draft: Draft,
+    mut when: WhenInput,
+) -> Result<Response, AppError> {
+    let hint = best_time_hint(&state, &user).await;
+    if let Some(Ok(s)) = &hint {
+        when.date = s.local.date.clone();
+        when.time = s.local.time.clone();
+        when.fold = s
+            .local
+            .fold
+            .map(|f| f.as_str().to_owned())
+            .unwrap_or_default();
+    }
+    let mut checked = posts::check(&state.db, user.id, &draft).await?.ok();
+    if let Some(c) = checked.as_mut() {
+        posts::add_environment_warnings(&state.config, c);
+    }
+    let sel = selection(&state, user.id, &draft.media_ids, draft.product_id).await?;
+    let mut c = build(
+        action,
+        editing,
+        &draft,
+        when,
+        sel,
+        checked.as_ref(),
+        &Problems::default(),
+        &user,
+    );
+    c.drawer = is_drawer(&headers);
+    if let Some(id) = editing {
+        let targets = crate::entities::post_targets::Entity::find()
+            .filter(crate::entities::post_targets::Column::PostId.eq(id))
+            .all(&state.db)
+            .await?;
+        c.locked = posts::edit_refusal(&targets);
+    }
+    respond(ctx, c.with_hint(hint), StatusCode::OK)
 }
 
 /// Live checks: counters, issues and previews for the form as it is now.

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod api_tokens;
+mod best_time;
 mod catalog;
 mod catalog_sync;
 mod cli;
