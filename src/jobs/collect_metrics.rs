@@ -19,7 +19,9 @@ use futures::StreamExt as _;
 use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait as _, FromQueryResult, Statement};
 use uuid::Uuid;
 
-use crate::connections::{Connections, TokenError};
+use secrecy::ExposeSecret as _;
+
+use crate::connections::{Connections, RefreshReason, TokenError};
 use crate::domain::Platform;
 use crate::entities::connections;
 use crate::platforms::metrics::{Account, Counts, MetricsError, PostCounts, RemotePost};
@@ -217,11 +219,8 @@ impl Collector {
                 return Ok(report);
             }
         };
-        let account = Account {
-            access_token: &token,
-            account_id: &model.account_id,
-            metadata: &model.metadata,
-        };
+        let mut token = token;
+        let mut refreshed = false;
         let batch = source.batch_size().max(1);
         let mut chunks = targets.chunks(batch);
         while let Some(chunk) = chunks.next() {
@@ -233,7 +232,29 @@ impl Collector {
                 })
                 .collect();
             report.requests += 1;
-            match source.fetch(&account, &posts, now).await {
+            let mut answer = source.fetch(&account_of(&model, &token), &posts, now).await;
+            if matches!(answer, Err(MetricsError::NeedsReauth)) && !refreshed {
+                // A token refused before its time: refresh once (unless another caller just
+                // did) and ask again before calling the connection broken.
+                refreshed = true;
+                let seen = crate::security::sha256_hex(token.expose_secret().as_bytes());
+                match self
+                    .connections
+                    .refresh(connection_id, RefreshReason::Rejected(seen))
+                    .await
+                {
+                    Ok((fresh, _)) => {
+                        token = fresh;
+                        report.requests += 1;
+                        answer = source.fetch(&account_of(&model, &token), &posts, now).await;
+                    }
+                    Err(TokenError::NeedsReauth(_)) => {}
+                    Err(e) => {
+                        answer = Err(MetricsError::Failed(format!("refreshing the token: {e}")))
+                    }
+                }
+            }
+            match answer {
                 Ok(answers) => {
                     for t in chunk {
                         match answers.get(&t.remote_id) {
@@ -385,6 +406,14 @@ impl Collector {
             ))
             .await?;
         Ok(())
+    }
+}
+
+fn account_of<'a>(model: &'a connections::Model, token: &'a secrecy::SecretString) -> Account<'a> {
+    Account {
+        access_token: token,
+        account_id: &model.account_id,
+        metadata: &model.metadata,
     }
 }
 

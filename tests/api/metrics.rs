@@ -461,3 +461,37 @@ async fn a_rate_limited_account_waits_for_the_reset_and_one_needing_reauthorizat
         ["Engagement numbers for its posts are paused until you reconnect it."]
     );
 }
+
+#[tokio::test]
+async fn a_token_refused_before_its_time_is_refreshed_once_and_the_numbers_still_come() {
+    let (app, sandbox, _user, _token, _posts) = x_seller_with_posts(2).await;
+    let collector = Collector {
+        db: app.db.clone(),
+        connections: app.state.connections.clone(),
+    };
+    // Past X's two-hour token life on the sandbox's clock, while ours still thinks it's fresh.
+    sandbox.advance_clock(3 * 3600).await;
+    let later = Utc::now() + Duration::seconds(400);
+    let report = collector.run_once(later).await.unwrap();
+    assert_eq!((report.snapshots, report.paused), (2, 0), "{report:?}");
+    assert_eq!(
+        app.scalar_string("SELECT status::text FROM connections WHERE platform = 'x'")
+            .await
+            .as_deref(),
+        Some("active")
+    );
+    let refreshes = sandbox
+        .requests("x")
+        .await
+        .iter()
+        .filter(|r| {
+            r["path"]
+                .as_str()
+                .is_some_and(|p| p.ends_with("/oauth2/token"))
+        })
+        .count();
+    assert_eq!(
+        refreshes, 2,
+        "one code exchange when connecting, one refresh now"
+    );
+}

@@ -87,6 +87,7 @@ pub fn rows(map: &HeatMap) -> Vec<RowView> {
 #[template(path = "analytics/best_time.html")]
 struct BestTimePage {
     ctx: PageContext,
+    tabs: Vec<super::Tab>,
     zone: &'static str,
     hours: Vec<String>,
     rows: Vec<RowView>,
@@ -123,6 +124,7 @@ async fn page(
         .unwrap_or_default();
     render::page(&BestTimePage {
         ctx: ctx.at("analytics"),
+        tabs: super::tabs(&state, "best-time"),
         zone: zone.name(),
         hours: (0..24).map(|h| format!("{h:02}")).collect(),
         rows: rows(&map),
