@@ -372,3 +372,147 @@ async fn without_the_per_platform_flag_only_the_x_dashboard_is_there() {
         ["Engagement (X)", "Best time"]
     );
 }
+
+/// Done means: a new seller publishes a product post to X, Instagram and Pinterest through the
+/// sandbox; minutes later every dashboard has the sandbox's numbers, the post shows its curve,
+/// and with one post the best time is a plain statement of how much more is needed.
+#[tokio::test]
+async fn minutes_after_a_new_seller_publishes_every_dashboard_shows_the_sandbox_s_numbers() {
+    use std::time::Duration as StdDuration;
+
+    use crate::helpers::eventually;
+    use picscripter::jobs::collect_metrics::{Collector, SCHEDULE_SECS};
+
+    let (app, sandbox) = crate::helpers::spawn_app_with_sandbox().await;
+    app.signed_up_user().await;
+    let user = app.newest_user_id().await;
+    let _worker = app.spawn_worker();
+    for p in [
+        Platform::Shopify,
+        Platform::X,
+        Platform::Instagram,
+        Platform::Pinterest,
+    ] {
+        crate::oauth::connect(&app, &sandbox, p).await;
+    }
+    eventually(
+        "the shop is synced",
+        StdDuration::from_secs(120),
+        || async {
+            app.scalar_i64("SELECT count(*) FROM catalog_syncs WHERE status = 'succeeded'")
+                .await
+                > 0
+        },
+    )
+    .await;
+    let product = app
+        .scalar_string("SELECT id::text FROM products WHERE url IS NOT NULL ORDER BY title LIMIT 1")
+        .await
+        .unwrap();
+    let title = app
+        .scalar_string(&format!(
+            "SELECT title FROM products WHERE id = '{product}'"
+        ))
+        .await
+        .unwrap();
+    let photo = crate::media::stored(&app, "mug.jpg", crate::media::jpeg(1080, 1080, 7)).await;
+    let ids: Vec<String> = ["x", "instagram", "pinterest"]
+        .iter()
+        .map(|p| format!("SELECT id::text FROM connections WHERE platform = '{p}'"))
+        .collect();
+    let mut targets = Vec::new();
+    for sql in &ids {
+        targets.push(json!({"connection_id": app.scalar_string(sql).await.unwrap()}));
+    }
+    let token = app.api_token_of(user).await;
+    let res = app
+        .client
+        .post(app.url("/api/v1/posts"))
+        .bearer_auth(&token)
+        .json(&json!({
+            "body": "Speckled mugs, fresh from the kiln.",
+            "media_ids": [photo],
+            "product_id": product,
+            "targets": targets,
+            "publish_now": true
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        reqwest::StatusCode::CREATED,
+        "{}",
+        res.text().await.unwrap()
+    );
+    let post: Value = res.json().await.unwrap();
+    let post_id = post["id"].as_str().unwrap().to_owned();
+    eventually(
+        "all three are published",
+        StdDuration::from_secs(90),
+        || async {
+            app.scalar_i64("SELECT count(*) FROM post_targets WHERE status = 'published'")
+                .await
+                == 3
+        },
+    )
+    .await;
+
+    // Not a number before the first snapshot is due; then, a few minutes on (on both clocks),
+    // the collection reads all three networks.
+    let collector = Collector {
+        db: app.db.clone(),
+        connections: app.state.connections.clone(),
+    };
+    assert_eq!(collector.run_once(Utc::now()).await.unwrap().claimed, 0);
+    let minutes = SCHEDULE_SECS[0] + 60;
+    sandbox.advance_clock(minutes).await;
+    let report = collector
+        .run_once(Utc::now() + Duration::seconds(minutes))
+        .await
+        .unwrap();
+    assert_eq!(report.snapshots, 3, "{report:?}");
+
+    let first_number = |html: &str| -> i64 {
+        texts(html, "#top-posts .top-post td.tabular-nums")
+            .iter()
+            .filter_map(|v| v.parse::<i64>().ok())
+            .next()
+            .unwrap_or_else(|| panic!("no numbers in {html}"))
+    };
+    for page in ["/analytics", "/analytics/instagram", "/analytics/pinterest"] {
+        let (status, html) = app.get_html(page).await;
+        assert_eq!(status, reqwest::StatusCode::OK);
+        assert!(
+            texts(&html, "#analytics-empty").is_empty(),
+            "{page} has numbers"
+        );
+        assert!(
+            first_number(&html) > 0,
+            "{page}: the sandbox's first number"
+        );
+    }
+    let (_, html) = app.get_html("/analytics/shopify").await;
+    let top = texts(&html, "#top-products .top-product");
+    assert_eq!(top.len(), 1, "{top:?}");
+    assert!(top[0].starts_with(&title), "{top:?}");
+    assert_eq!(
+        texts(&html, "#top-products .top-product td.tabular-nums")[..2],
+        ["1", "3"],
+        "one post on three networks"
+    );
+
+    let (_, html) = app.get_html(&format!("/analytics/posts/{post_id}")).await;
+    for id in [
+        "chart-x-impressions",
+        "chart-instagram-views",
+        "chart-pinterest-impressions",
+    ] {
+        assert_eq!(texts(&html, &format!("#{id} tbody tr")).len(), 1, "{id}");
+    }
+    let (_, html) = app.get_html("/posts/new").await;
+    assert!(
+        html.contains("Not enough of your own engagement numbers yet to suggest a time"),
+        "one post isn't enough to suggest a time"
+    );
+}

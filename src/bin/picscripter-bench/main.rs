@@ -5,6 +5,7 @@
 //! cargo build --release --bins
 //! target/release/picscripter-bench all          # every benchmark, then the report
 //! target/release/picscripter-bench calendar     # one of them (its section of the report)
+//! target/release/picscripter-bench dashboards   # the analytics pages over 100,000 snapshots
 //! ```
 //!
 //! Needs Postgres and Redis (`BENCH_POSTGRES_URL`, default `postgres://postgres@127.0.0.1:5432`;
@@ -13,6 +14,7 @@
 
 mod calendar;
 mod catalog;
+mod dashboards;
 mod publish;
 mod report;
 mod stack;
@@ -47,8 +49,28 @@ enum What {
     Publish(PublishArgs),
     /// A Shopify shop's catalog synced by the worker; the products page searched.
     Catalog(CatalogArgs),
+    /// The analytics dashboards of a seller with many engagement snapshots.
+    Dashboards(DashboardsArgs),
     /// Every benchmark with its default sizes.
     All,
+}
+
+#[derive(clap::Args)]
+struct DashboardsArgs {
+    #[arg(long, default_value_t = 100_000)]
+    snapshots: usize,
+    /// Requests per page measured.
+    #[arg(long, default_value_t = 50)]
+    requests: usize,
+}
+
+impl Default for DashboardsArgs {
+    fn default() -> Self {
+        Self {
+            snapshots: 100_000,
+            requests: 50,
+        }
+    }
 }
 
 #[derive(clap::Args)]
@@ -124,14 +146,16 @@ async fn main() -> anyhow::Result<()> {
         env: Vec::new(),
         products_per_shop: None,
     };
-    let (calendar, publish, catalog) = match cli.what {
-        What::Calendar(a) => (Some(a), None, None),
-        What::Publish(a) => (None, Some(a), None),
-        What::Catalog(a) => (None, None, Some(a)),
+    let (calendar, publish, catalog, dashboards) = match cli.what {
+        What::Calendar(a) => (Some(a), None, None, None),
+        What::Publish(a) => (None, Some(a), None, None),
+        What::Catalog(a) => (None, None, Some(a), None),
+        What::Dashboards(a) => (None, None, None, Some(a)),
         What::All => (
             Some(CalendarArgs::default()),
             Some(PublishArgs::default()),
             Some(CatalogArgs::default()),
+            Some(DashboardsArgs::default()),
         ),
     };
     let mut sections = Vec::new();
@@ -182,6 +206,21 @@ async fn main() -> anyhow::Result<()> {
         let section = report::catalog(&r);
         println!("{section}");
         sections.push(("catalog", section));
+    }
+    if let Some(a) = dashboards {
+        eprintln!(
+            "dashboards: {} snapshots, {} requests per page…",
+            a.snapshots, a.requests
+        );
+        let r = dashboards::run(dashboards::Settings {
+            snapshots: a.snapshots,
+            requests: a.requests,
+            options: options(),
+        })
+        .await?;
+        let section = report::dashboards(&r);
+        println!("{section}");
+        sections.push(("dashboards", section));
     }
     report::write(&cli.report, &sections)?;
     eprintln!("wrote {}", cli.report.display());

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use crate::calendar::Report as Calendar;
 use crate::catalog::Report as Catalog;
+use crate::dashboards::Report as Dashboards;
 use crate::publish::{Burst, Single};
 
 const HEADER: &str = "# Benchmarks
@@ -18,8 +19,8 @@ them all with:
 cargo build --release --bins && target/release/picscripter-bench all
 ```
 
-or one with `target/release/picscripter-bench calendar` / `publish` / `catalog` (`--help` lists
-the sizes).
+or one with `target/release/picscripter-bench calendar` / `publish` / `catalog` / `dashboards`
+(`--help` lists the sizes).
 Each run replaces its own section below.
 ";
 
@@ -227,6 +228,50 @@ pub fn publish(b: &Burst, single: &Single, latency_ms: u64, concurrency: usize) 
         mb(b.worker_idle_rss),
         mb(b.web_rss)
     );
+    s
+}
+
+pub fn dashboards(r: &Dashboards) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "## Analytics dashboards: {} engagement snapshots for one seller\n",
+        thousands(r.snapshots as usize)
+    );
+    let _ = writeln!(s, "Machine: {}.\n", machine());
+    let _ = writeln!(
+        s,
+        "One seller (Europe/Berlin) with {} published X, Instagram and Pinterest posts of the last \
+         90 days, {} snapshots each ({} in all), half of the posts about one of {} synced Shopify \
+         products. The real rollup builds the daily numbers ({} rows in {:.2} s), then each page is \
+         loaded {} times in a row (after two warm-ups) by the signed-in seller. Server time is the \
+         app's own `Server-Timing: app` (session, queries, rendering).\n",
+        thousands(r.targets as usize),
+        crate::dashboards::PER_TARGET_DOC,
+        thousands(r.snapshots as usize),
+        thousands(r.products as usize),
+        thousands(r.rollup_rows as usize),
+        r.rollup_secs,
+        r.requests
+    );
+    let _ = writeln!(
+        s,
+        "| page | server time p50 / p99 | target | ratio (p99) | | HTML |"
+    );
+    let _ = writeln!(s, "|---|---|---|---|---|---|");
+    for p in &r.pages {
+        let _ = writeln!(
+            s,
+            "| {} (`{}`) | {:.1} / {:.1} ms | ≤ 50 ms | {:.2} | {} | {:.0} kB |",
+            p.what,
+            p.path,
+            p.server_p50,
+            p.server_p99,
+            p.server_p99 / 50.0,
+            verdict(p.server_p99 <= 50.0),
+            p.bytes as f64 / 1000.0
+        );
+    }
     s
 }
 
