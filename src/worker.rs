@@ -33,6 +33,23 @@ pub fn worker_id() -> String {
 }
 
 /// Runs the worker until `shutdown` resolves.
+/// The scheduled (cron) jobs this worker runs with `features`: the catalog schedule always,
+/// engagement collection with `METRICS_ENGAGEMENT`, token refresh with `FEATURE_TOKEN_REFRESH`.
+pub fn cron_jobs(features: &crate::config::Features) -> Vec<&'static str> {
+    let mut jobs = vec![CATALOG_SCHEDULE];
+    if features.metrics_engagement {
+        jobs.push(COLLECT_METRICS);
+    }
+    if features.token_refresh {
+        jobs.push(REFRESH_TOKENS);
+    }
+    jobs
+}
+
+const CATALOG_SCHEDULE: &str = "catalog-schedule";
+const COLLECT_METRICS: &str = "collect-metrics";
+const REFRESH_TOKENS: &str = "refresh-tokens";
+
 pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -154,26 +171,28 @@ pub async fn run(
                 .build(sync_catalog::on_job)
         })
         .register(move |_restarts| {
-            WorkerBuilder::new("catalog-schedule")
+            WorkerBuilder::new(CATALOG_SCHEDULE)
                 .backend(CronScheduler::new(sync_catalog::schedule()))
                 .data(sync_scheduler.clone())
                 .build(sync_catalog::on_tick)
         });
-    if config.features.metrics_engagement {
+    let crons = cron_jobs(&config.features);
+    tracing::info!(?crons, "scheduled jobs");
+    if crons.contains(&COLLECT_METRICS) {
         let collector = crate::jobs::collect_metrics::Collector {
             db: db.clone(),
             connections: connections.clone(),
         };
         monitor = monitor.register(move |_restarts| {
-            WorkerBuilder::new("collect-metrics")
+            WorkerBuilder::new(COLLECT_METRICS)
                 .backend(CronScheduler::new(crate::jobs::collect_metrics::schedule()))
                 .data(collector.clone())
                 .build(crate::jobs::collect_metrics::on_tick)
         });
     }
-    if config.features.token_refresh {
+    if crons.contains(&REFRESH_TOKENS) {
         monitor = monitor.register(move |_restarts| {
-            WorkerBuilder::new("refresh-tokens")
+            WorkerBuilder::new(REFRESH_TOKENS)
                 .backend(CronScheduler::new(refresh_tokens::schedule()))
                 .data(connections.clone())
                 .build(refresh_tokens::on_tick)

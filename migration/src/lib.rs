@@ -11,7 +11,7 @@ mod m20261125_000001_initial_schema;
 mod m20261125_000002_post_networks;
 mod m20261125_000003_catalog_sync;
 mod m20261207_000004_metrics_collection;
-mod m20261208_000005_early_snapshot;
+mod m20261208_000005_metrics_latest;
 
 pub struct Migrator;
 
@@ -23,7 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_post_networks::Migration),
             Box::new(m20261125_000003_catalog_sync::Migration),
             Box::new(m20261207_000004_metrics_collection::Migration),
-            Box::new(m20261208_000005_early_snapshot::Migration),
+            Box::new(m20261208_000005_metrics_latest::Migration),
         ]
     }
 }

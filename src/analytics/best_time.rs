@@ -61,31 +61,10 @@ pub fn score_label(score: f64) -> String {
 pub struct Sample {
     pub platform: String,
     pub published_at: DateTime<Utc>,
-    pub likes: Option<i64>,
-    pub reposts: Option<i64>,
-    pub replies: Option<i64>,
-    pub quotes: Option<i64>,
-    pub saves: Option<i64>,
-    pub clicks: Option<i64>,
-}
-
-impl Sample {
-    /// Likes, reposts, replies, quotes, saves and clicks together; `None` when the network gave
-    /// none of them (such a post tells nothing about engagement, which is not the same as 0).
-    pub fn engagement(&self) -> Option<i64> {
-        let parts = [
-            self.likes,
-            self.reposts,
-            self.replies,
-            self.quotes,
-            self.saves,
-            self.clicks,
-        ];
-        parts
-            .iter()
-            .any(Option::is_some)
-            .then(|| parts.iter().flatten().sum())
-    }
+    /// The latest snapshot's likes, reposts, replies, quotes, saves and clicks together
+    /// (`post_targets.metrics_engagement`); `None` when the network gave none of them (such a
+    /// post tells nothing about engagement, which is not the same as 0).
+    pub engagement: Option<i64>,
 }
 
 /// One weekday × hour of the heat map.
@@ -110,7 +89,7 @@ impl HeatMap {
     pub fn build(samples: &[Sample], zone: TimeZone) -> HeatMap {
         let with_numbers: Vec<(&Sample, i64)> = samples
             .iter()
-            .filter_map(|s| s.engagement().map(|e| (s, e)))
+            .filter_map(|s| s.engagement.map(|e| (s, e)))
             .collect();
         let mut means: std::collections::HashMap<&str, (i64, i64)> =
             std::collections::HashMap::new();
@@ -181,16 +160,12 @@ pub async fn heat_map(
 ) -> Result<HeatMap, sea_orm::DbErr> {
     let samples = Sample::find_by_statement(Statement::from_sql_and_values(
         db.get_database_backend(),
-        r#"SELECT DISTINCT ON (m.target_id)
-                  c.platform, t.published_at,
-                  m.likes, m.reposts, m.replies, m.quotes, m.saves, m.clicks
+        r#"SELECT c.platform, t.published_at, t.metrics_engagement AS engagement
            FROM post_targets t
            JOIN posts p ON p.id = t.post_id
            JOIN connections c ON c.id = t.connection_id
-           JOIN post_metrics m ON m.target_id = t.id
-           WHERE p.user_id = $1 AND t.status = 'published'
-             AND t.published_at >= $2 AND t.published_at <= $3
-           ORDER BY m.target_id, m.captured_at DESC"#,
+           WHERE p.user_id = $1 AND t.status = 'published' AND t.metrics_at IS NOT NULL
+             AND t.published_at >= $2 AND t.published_at <= $3"#,
         [
             user_id.into(),
             (now - Duration::days(WINDOW_DAYS)).into(),
@@ -350,16 +325,11 @@ mod tests {
         Utc.with_ymd_and_hms(y, m, d, h, min, 0).unwrap()
     }
 
-    fn sample(platform: &str, at: DateTime<Utc>, likes: Option<i64>) -> Sample {
+    fn sample(platform: &str, at: DateTime<Utc>, engagement: Option<i64>) -> Sample {
         Sample {
             platform: platform.into(),
             published_at: at,
-            likes,
-            reposts: None,
-            replies: None,
-            quotes: None,
-            saves: None,
-            clicks: None,
+            engagement,
         }
     }
 
@@ -428,15 +398,6 @@ mod tests {
         assert_eq!(t.posts, 2);
         assert!((t.score - 0.5).abs() < 1e-9, "{t:?}");
         assert_eq!(map.posts(), 4);
-    }
-
-    #[test]
-    fn a_snapshot_with_only_some_numbers_counts_the_missing_ones_as_zero() {
-        let mut s = sample("x", utc(2026, 11, 30, 9, 0), None);
-        s.saves = Some(3);
-        s.clicks = Some(2);
-        assert_eq!(s.engagement(), Some(5));
-        assert_eq!(sample("x", s.published_at, None).engagement(), None);
     }
 
     /// `n` posts with `likes` each, published on weeks before Dec 2026 at `weekday` `hour` UTC.

@@ -417,6 +417,15 @@ struct ProductRow {
     last_published: Option<DateTime<Utc>>,
 }
 
+#[derive(Debug, Default, FromQueryResult)]
+struct Summary {
+    promoted: i64,
+    promoted_before: i64,
+    posts: i64,
+    posts_before: i64,
+    engagement: i64,
+}
+
 #[derive(Debug, FromQueryResult)]
 struct DayCount {
     day: NaiveDate,
@@ -430,9 +439,6 @@ struct IdleProduct {
     url: Option<String>,
     synced_at: DateTime<Utc>,
 }
-
-/// The interactions of a snapshot, as SQL over `m`.
-const INTERACTIONS_SQL: &str = "coalesce(m.likes, 0) + coalesce(m.reposts, 0) + coalesce(m.replies, 0) + coalesce(m.quotes, 0) + coalesce(m.saves, 0) + coalesce(m.clicks, 0)";
 
 #[async_trait]
 impl Adapter for Catalog {
@@ -467,88 +473,56 @@ impl Adapter for Catalog {
             vec![user_id.into()],
         )
         .await?;
-        // Published product posts per day and per product, this period and the one before.
-        let promoted_sql = r#"SELECT count(DISTINCT p.product_id) AS n
-               FROM posts p JOIN products pr ON pr.id = p.product_id
-               JOIN connections c ON c.id = pr.connection_id
-               JOIN post_targets t ON t.post_id = p.id
-               WHERE p.user_id = $1 AND c.platform = 'shopify' AND t.status = 'published'
-                 AND t.published_at >= $2 AND t.published_at < $3"#;
+        // The product posts published this period and the one before, in one pass.
         let (start, before) = (period.start(), period.previous_start());
-        let promoted = count(
-            db,
-            promoted_sql,
-            vec![user_id.into(), start.into(), period.now.into()],
-        )
-        .await?;
-        let promoted_before = count(
-            db,
-            promoted_sql,
-            vec![user_id.into(), before.into(), start.into()],
-        )
-        .await?;
-        let posts_sql = r#"SELECT count(DISTINCT p.id) AS n
+        let summary = Summary::find_by_statement(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            r#"SELECT count(DISTINCT p.product_id) FILTER (WHERE t.published_at >= $2) AS promoted,
+                      count(DISTINCT p.product_id) FILTER (WHERE t.published_at < $2) AS promoted_before,
+                      count(DISTINCT p.id) FILTER (WHERE t.published_at >= $2) AS posts,
+                      count(DISTINCT p.id) FILTER (WHERE t.published_at < $2) AS posts_before,
+                      coalesce(sum(t.metrics_engagement) FILTER (WHERE t.published_at >= $2), 0)::bigint AS engagement
                FROM posts p JOIN products pr ON pr.id = p.product_id
                JOIN connections c ON c.id = pr.connection_id
                JOIN post_targets t ON t.post_id = p.id
                WHERE p.user_id = $1 AND c.platform = 'shopify' AND t.status = 'published'
-                 AND t.published_at >= $2 AND t.published_at < $3"#;
-        let posts = count(
-            db,
-            posts_sql,
-            vec![user_id.into(), start.into(), period.now.into()],
-        )
-        .await?;
-        let posts_before = count(
-            db,
-            posts_sql,
-            vec![user_id.into(), before.into(), start.into()],
-        )
-        .await?;
+                 AND t.published_at >= $3 AND t.published_at < $4"#,
+            [
+                user_id.into(),
+                start.into(),
+                before.into(),
+                period.now.into(),
+            ],
+        ))
+        .one(db)
+        .await?
+        .unwrap_or_default();
+        let Summary {
+            promoted,
+            promoted_before,
+            posts,
+            posts_before,
+            engagement,
+        } = summary;
         let products = ProductRow::find_by_statement(Statement::from_sql_and_values(
             db.get_database_backend(),
-            format!(
-                r#"SELECT pr.id, pr.title, count(DISTINCT p.id) AS posts,
+            r#"SELECT pr.id, pr.title, count(DISTINCT p.id) AS posts,
                           count(DISTINCT t.connection_id) AS networks,
-                          sum(lm.engagement)::bigint AS engagement,
-                          sum(lm.impressions)::bigint AS impressions,
+                          sum(t.metrics_engagement)::bigint AS engagement,
+                          sum(t.metrics_impressions)::bigint AS impressions,
                           max(t.published_at) AS last_published
                    FROM products pr
                    JOIN connections c ON c.id = pr.connection_id
                    JOIN posts p ON p.product_id = pr.id
                    JOIN post_targets t ON t.post_id = p.id
-                   LEFT JOIN LATERAL (
-                       SELECT {INTERACTIONS_SQL} AS engagement, m.impressions
-                       FROM post_metrics m WHERE m.target_id = t.id
-                       ORDER BY m.captured_at DESC LIMIT 1
-                   ) lm ON true
                    WHERE pr.user_id = $1 AND c.platform = 'shopify'
                      AND t.status = 'published' AND t.published_at >= $2
                    GROUP BY pr.id, pr.title
                    ORDER BY engagement DESC NULLS LAST, posts DESC, last_published DESC
-                   LIMIT 10"#
-            ),
+                   LIMIT 10"#,
             [user_id.into(), start.into()],
         ))
         .all(db)
-        .await?;
-        let engagement = count(
-            db,
-            &format!(
-                r#"SELECT coalesce(sum(lm.engagement), 0)::bigint AS n
-                   FROM posts p JOIN products pr ON pr.id = p.product_id
-                   JOIN connections c ON c.id = pr.connection_id
-                   JOIN post_targets t ON t.post_id = p.id
-                   JOIN LATERAL (
-                       SELECT {INTERACTIONS_SQL} AS engagement
-                       FROM post_metrics m WHERE m.target_id = t.id
-                       ORDER BY m.captured_at DESC LIMIT 1
-                   ) lm ON true
-                   WHERE p.user_id = $1 AND c.platform = 'shopify' AND t.status = 'published'
-                     AND t.published_at >= $2"#
-            ),
-            vec![user_id.into(), start.into()],
-        )
         .await?;
         let pg_zone = super::pg_zone(db, period.zone).await?;
         let days = DayCount::find_by_statement(Statement::from_sql_and_values(

@@ -213,21 +213,6 @@ impl TopPost {
             views: self.views,
         }
     }
-
-    /// Interactions: likes, reposts, replies, quotes, saves and clicks together.
-    pub fn engagement(&self) -> i64 {
-        [
-            self.likes,
-            self.reposts,
-            self.replies,
-            self.quotes,
-            self.saves,
-            self.clicks,
-        ]
-        .iter()
-        .flatten()
-        .sum()
-    }
 }
 
 /// The posts published on `platform` since `since`, with their latest snapshot, the most
@@ -241,21 +226,25 @@ pub async fn top_posts(
 ) -> Result<Vec<TopPost>, sea_orm::DbErr> {
     TopPost::find_by_statement(Statement::from_sql_and_values(
         db.get_database_backend(),
-        r#"SELECT t.post_id, p.body, t.published_at, t.remote_url, m.captured_at,
+        // Ranked by the latest engagement each target keeps (`metrics_engagement`, see
+        // migration 5); only the chosen few have their snapshot read.
+        r#"WITH top AS (
+               SELECT t.id, t.post_id, p.body, t.published_at, t.remote_url, t.metrics_at,
+                      t.metrics_engagement, t.metrics_impressions
+               FROM post_targets t
+               JOIN posts p ON p.id = t.post_id
+               JOIN connections c ON c.id = t.connection_id
+               WHERE p.user_id = $1 AND c.platform = $2 AND t.status = 'published'
+                 AND t.published_at >= $3 AND t.metrics_at IS NOT NULL
+               ORDER BY coalesce(t.metrics_engagement, 0) DESC,
+                        t.metrics_impressions DESC NULLS LAST, t.published_at DESC
+               LIMIT $4)
+           SELECT top.post_id, top.body, top.published_at, top.remote_url, m.captured_at,
                   m.likes, m.reposts, m.replies, m.quotes, m.impressions, m.saves, m.clicks, m.views
-           FROM post_targets t
-           JOIN posts p ON p.id = t.post_id
-           JOIN connections c ON c.id = t.connection_id
-           JOIN LATERAL (
-               SELECT * FROM post_metrics m WHERE m.target_id = t.id
-               ORDER BY m.captured_at DESC LIMIT 1
-           ) m ON true
-           WHERE p.user_id = $1 AND c.platform = $2 AND t.status = 'published'
-             AND t.published_at >= $3
-           ORDER BY coalesce(m.likes, 0) + coalesce(m.reposts, 0) + coalesce(m.replies, 0)
-                    + coalesce(m.quotes, 0) + coalesce(m.saves, 0) + coalesce(m.clicks, 0) DESC,
-                    m.impressions DESC NULLS LAST, t.published_at DESC
-           LIMIT $4"#,
+           FROM top
+           JOIN post_metrics m ON m.target_id = top.id AND m.captured_at = top.metrics_at
+           ORDER BY coalesce(top.metrics_engagement, 0) DESC,
+                    top.metrics_impressions DESC NULLS LAST, top.published_at DESC"#,
         [
             user_id.into(),
             platform.as_str().into(),

@@ -92,3 +92,46 @@ pub trait MetricsSource: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<HashMap<String, PostCounts>, MetricsError>;
 }
+
+/// The loop of sources that ask about one post per request: a `GET` of `url_of(post)` with the
+/// account's token for each post; a success is read with `read`, anything else with `classify`
+/// (`Ok(None)`: that post failed on its own and is tried again later; `Err`: the whole account
+/// stops, as for a rate limit). A post without an answer at all is left out likewise.
+pub async fn per_post(
+    http: &crate::platforms::Http,
+    platform: crate::domain::Platform,
+    account: &Account<'_>,
+    posts: &[RemotePost],
+    url_of: impl Fn(&RemotePost) -> String,
+    read: impl Fn(&Value) -> PostCounts,
+    classify: impl Fn(&crate::platforms::publish::Answer) -> Result<Option<PostCounts>, MetricsError>,
+) -> Result<HashMap<String, PostCounts>, MetricsError> {
+    use secrecy::ExposeSecret as _;
+
+    use crate::platforms::publish::{self, Kind};
+
+    let token = account.access_token.expose_secret();
+    let mut out = HashMap::with_capacity(posts.len());
+    for post in posts {
+        let req = http
+            .client()
+            .get(http.url(platform, &url_of(post)))
+            .bearer_auth(token);
+        let answer = match publish::send(req, Kind::Step).await {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::warn!(%platform, post = %post.id, error = %e, "no answer to an engagement request");
+                continue;
+            }
+        };
+        let counts = if (200..300).contains(&answer.status) {
+            Some(read(&answer.json))
+        } else {
+            classify(&answer)?
+        };
+        if let Some(c) = counts {
+            out.insert(post.id.clone(), c);
+        }
+    }
+    Ok(out)
+}

@@ -20,7 +20,7 @@ use super::dispatch::RouteCtx;
 use super::errors::{google, google_unauthenticated, json_response, oauth};
 use super::oauth::{Params, PkceRule, basic_auth, bearer};
 use super::personas;
-use super::state::{CodeError, Issue, Redemption, Shared, TokenKind};
+use super::state::{CodeError, Issue, Redemption, Shared, Token, TokenKind};
 use crate::domain::Platform;
 
 const ACCESS_TTL: i64 = 3599;
@@ -245,6 +245,46 @@ pub(crate) const CHANNEL_READ_SCOPES: &[&str] = &[
     "youtubepartner",
 ];
 
+/// Whether `token` carries one of `scopes` (short names, or with Google's prefix).
+fn has_scope(token: &Token, scopes: &[&str]) -> bool {
+    token
+        .grant
+        .scopes
+        .iter()
+        .any(|s| scopes.contains(&s.strip_prefix(SCOPE_PREFIX).unwrap_or(s)))
+}
+
+fn insufficient_scopes() -> Response {
+    google(
+        StatusCode::FORBIDDEN,
+        "Request had insufficient authentication scopes.",
+        "insufficientPermissions",
+    )
+}
+
+/// The caller's YouTube access token, or Google's refusal: 401 without a valid token, 403
+/// without one of `scopes`.
+pub(crate) fn authorized(
+    shared: &Shared,
+    headers: &HeaderMap,
+    scopes: &[&str],
+) -> Result<Token, Response> {
+    let token = shared
+        .store()
+        .check(
+            Platform::Youtube,
+            TokenKind::Access,
+            bearer(headers).as_deref(),
+            shared.clock.now(),
+        )
+        .map_err(|_| google_unauthenticated())?;
+    if has_scope(&token, scopes) {
+        Ok(token)
+    } else {
+        Err(insufficient_scopes())
+    }
+}
+
 pub(crate) fn channel_id(account: &str) -> String {
     format!(
         "UC{}",
@@ -286,17 +326,8 @@ async fn channels(
             "badRequest",
         );
     }
-    let may_read = token
-        .grant
-        .scopes
-        .iter()
-        .any(|s| CHANNEL_READ_SCOPES.contains(&s.strip_prefix(SCOPE_PREFIX).unwrap_or(s)));
-    if !may_read {
-        return google(
-            StatusCode::FORBIDDEN,
-            "Request had insufficient authentication scopes.",
-            "insufficientPermissions",
-        );
+    if !has_scope(&token, CHANNEL_READ_SCOPES) {
+        return insufficient_scopes();
     }
     let account = &token.grant.account;
     let id = channel_id(account);

@@ -516,3 +516,47 @@ async fn minutes_after_a_new_seller_publishes_every_dashboard_shows_the_sandbox_
         "one post isn't enough to suggest a time"
     );
 }
+
+#[tokio::test]
+async fn each_target_keeps_its_latest_engagement_with_missing_numbers_counted_as_zero() {
+    let app = spawn_app().await;
+    app.signed_up_user().await;
+    let user = app.newest_user_id().await;
+    let pin = connection(&app, user, Platform::Pinterest).await;
+    let now = Utc::now();
+    let t = published(&app, user, pin, now - Duration::days(2)).await;
+    let sql = format!(
+        "SELECT coalesce(metrics_engagement::text, 'none') || ' ' || coalesce(metrics_impressions::text, 'none') FROM post_targets WHERE id = '{t}'"
+    );
+    let kept = || app.scalar_string(&sql);
+    // No numbers among likes, reposts, replies, quotes, saves and clicks: nothing to rank by.
+    snapshot(
+        &app,
+        t,
+        now - Duration::days(1),
+        json!({"impressions": 40}),
+        json!({}),
+    )
+    .await;
+    assert_eq!(kept().await.as_deref(), Some("none 40"));
+    // Saves and clicks only: the rest count as zero.
+    snapshot(
+        &app,
+        t,
+        now - Duration::hours(1),
+        json!({"saves": 3, "clicks": 2, "impressions": 90}),
+        json!({}),
+    )
+    .await;
+    assert_eq!(kept().await.as_deref(), Some("5 90"));
+    // A snapshot older than the kept one doesn't replace it.
+    snapshot(
+        &app,
+        t,
+        now - Duration::hours(30),
+        json!({"saves": 1}),
+        json!({}),
+    )
+    .await;
+    assert_eq!(kept().await.as_deref(), Some("5 90"));
+}

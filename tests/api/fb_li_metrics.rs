@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 use uuid::Uuid;
 
-use crate::helpers::{TestApp, TestSandbox, eventually, spawn_app_with};
+use crate::helpers::{TestApp, TestSandbox, eventually};
 use crate::oauth::connect_choosing;
 
 /// Past the 1-hour snapshot: the sandbox's Facebook and LinkedIn numbers grow in whole hours
@@ -31,17 +31,7 @@ struct Seller {
 }
 
 async fn seller() -> Seller {
-    let sandbox = TestSandbox::start().await;
-    let media = tempfile::tempdir().unwrap();
-    let (url, path) = (
-        sandbox.url.clone(),
-        media.path().to_string_lossy().into_owned(),
-    );
-    let app = spawn_app_with(move |env| {
-        env.insert("SANDBOX_URL".into(), url);
-        env.insert("MEDIA_STORE".into(), path);
-    })
-    .await;
+    let (app, sandbox, media) = crate::helpers::spawn_app_with_sandbox_and_media(|_| {}).await;
     app.signed_up_user().await;
     let user = app.newest_user_id().await;
     let api = app.api_token_of(user).await;

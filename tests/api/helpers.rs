@@ -460,6 +460,26 @@ pub async fn spawn_app_with_sandbox_config(
     (app, sandbox)
 }
 
+/// An app pointed at an in-process sandbox, with a media store of its own (removed when the
+/// returned directory is dropped), its environment further adjusted by `customize`.
+pub async fn spawn_app_with_sandbox_and_media(
+    customize: impl FnOnce(&mut BTreeMap<String, String>),
+) -> (TestApp, TestSandbox, tempfile::TempDir) {
+    let sandbox = TestSandbox::start().await;
+    let media = tempfile::tempdir().unwrap();
+    let (url, path) = (
+        sandbox.url.clone(),
+        media.path().to_string_lossy().into_owned(),
+    );
+    let app = spawn_app_with(move |env| {
+        env.insert("SANDBOX_URL".into(), url);
+        env.insert("MEDIA_STORE".into(), path);
+        customize(env);
+    })
+    .await;
+    (app, sandbox, media)
+}
+
 pub struct TestApp {
     pub base: String,
     pub client: Client,

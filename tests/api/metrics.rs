@@ -294,6 +294,23 @@ async fn with_engagement_collection_switched_off_the_analytics_pages_are_absent(
     let (_, dashboard) = app.get_html("/dashboard").await;
     let nav = crate::helpers::texts(&dashboard, "aside nav a");
     assert!(!nav.iter().any(|n| n == "Analytics"), "{nav:?}");
+    for path in [
+        "/analytics/instagram",
+        "/analytics/best-time",
+        "/analytics/export.csv",
+    ] {
+        let (status, _) = app.get_html(path).await;
+        assert_eq!(status, reqwest::StatusCode::NOT_FOUND, "{path}");
+    }
+    // And the worker schedules no collection.
+    let features = app.state.config.features;
+    assert!(!features.metrics_engagement);
+    assert!(!picscripter::worker::cron_jobs(&features).contains(&"collect-metrics"));
+    let on = picscripter::config::Features {
+        metrics_engagement: true,
+        ..features
+    };
+    assert!(picscripter::worker::cron_jobs(&on).contains(&"collect-metrics"));
 }
 
 /// Publishes `n` posts to the seller's X account through the API and the worker; returns the

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 use uuid::Uuid;
 
-use crate::helpers::{TestApp, TestSandbox, eventually, spawn_app_with, texts};
+use crate::helpers::{TestApp, TestSandbox, eventually, texts};
 use crate::media::{jpeg, mp4_video, png, stored};
 use crate::oauth::{connect, connect_choosing};
 
@@ -37,15 +37,7 @@ const TEST_TIMINGS: [(&str, &str); 5] = [
 ];
 
 async fn shop() -> Shop {
-    let sandbox = TestSandbox::start().await;
-    let media = tempfile::tempdir().unwrap();
-    let (url, path) = (
-        sandbox.url.clone(),
-        media.path().to_string_lossy().into_owned(),
-    );
-    let app = spawn_app_with(move |env| {
-        env.insert("SANDBOX_URL".into(), url);
-        env.insert("MEDIA_STORE".into(), path);
+    let (app, sandbox, media) = crate::helpers::spawn_app_with_sandbox_and_media(|env| {
         for (k, v) in TEST_TIMINGS {
             env.insert(k.into(), v.into());
         }

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 use uuid::Uuid;
 
-use crate::helpers::{TestApp, TestSandbox, eventually, location, spawn_app_with};
+use crate::helpers::{TestApp, TestSandbox, eventually, location};
 use crate::media::{mp4_video, stored};
 
 /// A seller with YouTube and TikTok connected through the sandbox.
@@ -29,17 +29,7 @@ struct Seller {
 }
 
 async fn seller() -> Seller {
-    let sandbox = TestSandbox::start().await;
-    let media = tempfile::tempdir().unwrap();
-    let (url, path) = (
-        sandbox.url.clone(),
-        media.path().to_string_lossy().into_owned(),
-    );
-    let app = spawn_app_with(move |env| {
-        env.insert("SANDBOX_URL".into(), url);
-        env.insert("MEDIA_STORE".into(), path);
-    })
-    .await;
+    let (app, sandbox, media) = crate::helpers::spawn_app_with_sandbox_and_media(|_| {}).await;
     app.signed_up_user().await;
     let user = app.newest_user_id().await;
     let token = app.api_token_of(user).await;

@@ -28,7 +28,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use secrecy::ExposeSecret;
 use serde_json::{Map, Value};
 
 use super::oauth::GRAPH_VERSION;
@@ -36,9 +35,9 @@ use crate::domain::Platform;
 use crate::platforms::Http;
 use crate::platforms::meta::{self, GraphError};
 use crate::platforms::metrics::{
-    Account, Counts, MetricsError, MetricsSource, PostCounts, RemotePost,
+    Account, Counts, MetricsError, MetricsSource, PostCounts, RemotePost, per_post,
 };
-use crate::platforms::publish::{self, Answer, Kind};
+use crate::platforms::publish::{self, Answer};
 
 /// The post insights we ask for (PLATFORMS.md §3, "Insights (Pages)").
 pub const POST_METRICS: &str = "post_total_media_view_unique,post_clicks";
@@ -178,31 +177,16 @@ impl MetricsSource for FacebookMetrics {
         now: DateTime<Utc>,
     ) -> Result<HashMap<String, PostCounts>, MetricsError> {
         // The connection's token is the Page's own (`/me/accounts`), as publishing uses it.
-        let token = account.access_token.expose_secret();
-        let mut out = HashMap::with_capacity(posts.len());
-        for post in posts {
-            let req = self
-                .http
-                .client()
-                .get(self.http.url(Platform::Facebook, &post_url(&post.id)))
-                .bearer_auth(token);
-            let answer = match publish::send(req, Kind::Step).await {
-                Ok(a) => a,
-                Err(e) => {
-                    tracing::warn!(post = %post.id, error = %e, "no answer from Facebook");
-                    continue;
-                }
-            };
-            let counts = if (200..300).contains(&answer.status) {
-                Some(read_post(&answer.json))
-            } else {
-                classify(&answer, now)?
-            };
-            if let Some(c) = counts {
-                out.insert(post.id.clone(), c);
-            }
-        }
-        Ok(out)
+        per_post(
+            &self.http,
+            Platform::Facebook,
+            account,
+            posts,
+            |post| post_url(&post.id),
+            read_post,
+            |answer| classify(answer, now),
+        )
+        .await
     }
 }
 

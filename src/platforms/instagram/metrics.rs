@@ -10,7 +10,6 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use reqwest::header::HeaderMap;
-use secrecy::ExposeSecret;
 use serde_json::{Map, Value};
 
 use super::oauth::GRAPH_VERSION;
@@ -18,9 +17,9 @@ use crate::domain::Platform;
 use crate::platforms::Http;
 use crate::platforms::meta::{self, GraphError};
 use crate::platforms::metrics::{
-    Account, Counts, MetricsError, MetricsSource, PostCounts, RemotePost,
+    Account, Counts, MetricsError, MetricsSource, PostCounts, RemotePost, per_post,
 };
-use crate::platforms::publish::{self, Answer, Kind};
+use crate::platforms::publish::{self, Answer};
 
 /// What we ask for: everything current that maps onto [`Counts`], plus reach and total
 /// interactions, kept in `raw`.
@@ -136,31 +135,16 @@ impl MetricsSource for InstagramMetrics {
         posts: &[RemotePost],
         now: DateTime<Utc>,
     ) -> Result<HashMap<String, PostCounts>, MetricsError> {
-        let token = account.access_token.expose_secret();
-        let mut out = HashMap::with_capacity(posts.len());
-        for post in posts {
-            let req = self
-                .http
-                .client()
-                .get(self.http.url(Platform::Instagram, &insights_url(&post.id)))
-                .bearer_auth(token);
-            let answer = match publish::send(req, Kind::Step).await {
-                Ok(a) => a,
-                Err(e) => {
-                    tracing::warn!(media = %post.id, error = %e, "no answer from Instagram");
-                    continue;
-                }
-            };
-            let counts = if (200..300).contains(&answer.status) {
-                Some(read_insights(&answer.json))
-            } else {
-                classify(&answer, now)?
-            };
-            if let Some(c) = counts {
-                out.insert(post.id.clone(), c);
-            }
-        }
-        Ok(out)
+        per_post(
+            &self.http,
+            Platform::Instagram,
+            account,
+            posts,
+            |post| insights_url(&post.id),
+            read_insights,
+            |answer| classify(answer, now),
+        )
+        .await
     }
 }
 

@@ -8,15 +8,14 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Days, NaiveDate, Utc};
-use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 
 use crate::domain::Platform;
 use crate::platforms::Http;
 use crate::platforms::metrics::{
-    Account, Counts, MetricsError, MetricsSource, PostCounts, RemotePost,
+    Account, Counts, MetricsError, MetricsSource, PostCounts, RemotePost, per_post,
 };
-use crate::platforms::publish::{self, Kind};
+use crate::platforms::publish;
 
 pub const METRIC_TYPES: &str = "IMPRESSION,SAVE,PIN_CLICK,OUTBOUND_CLICK";
 /// `start_date` "cannot be more than 90 days back from today" (and the range is at most 90).
@@ -107,43 +106,30 @@ impl MetricsSource for PinterestMetrics {
         posts: &[RemotePost],
         now: DateTime<Utc>,
     ) -> Result<HashMap<String, PostCounts>, MetricsError> {
-        let token = account.access_token.expose_secret();
-        let mut out = HashMap::with_capacity(posts.len());
-        for post in posts {
-            let (start, end) = window(post.published_at, now);
-            let url = analytics_url(&post.id, start, end);
-            let req = self
-                .http
-                .client()
-                .get(self.http.url(Platform::Pinterest, &url))
-                .bearer_auth(token);
-            let answer = match publish::send(req, Kind::Step).await {
-                Ok(a) => a,
-                Err(e) => {
-                    tracing::warn!(pin = %post.id, error = %e, "no answer from Pinterest");
-                    continue;
-                }
-            };
-            match answer.status {
-                200..=299 => {
-                    out.insert(post.id.clone(), read_analytics(&answer.json));
-                }
-                404 => {
-                    out.insert(post.id.clone(), PostCounts::Gone);
-                }
-                401 => return Err(MetricsError::NeedsReauth),
-                429 => {
-                    return Err(MetricsError::RateLimited {
-                        reset_at: publish::reset_time(&answer.headers, now),
-                        retry_after: None,
-                    });
-                }
+        per_post(
+            &self.http,
+            Platform::Pinterest,
+            account,
+            posts,
+            |post| {
+                let (start, end) = window(post.published_at, now);
+                analytics_url(&post.id, start, end)
+            },
+            read_analytics,
+            |answer| match answer.status {
+                404 => Ok(Some(PostCounts::Gone)),
+                401 => Err(MetricsError::NeedsReauth),
+                429 => Err(MetricsError::RateLimited {
+                    reset_at: publish::reset_time(&answer.headers, now),
+                    retry_after: None,
+                }),
                 status => {
-                    tracing::warn!(pin = %post.id, status, answer = %answer.json, "Pinterest refused a pin analytics request");
+                    tracing::warn!(status, answer = %answer.json, "Pinterest refused a pin analytics request");
+                    Ok(None)
                 }
-            }
-        }
-        Ok(out)
+            },
+        )
+        .await
     }
 }
 

@@ -20,14 +20,13 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use super::publish::quota_day;
-use super::{CHANNEL_READ_SCOPES, SCOPE_PREFIX, channel_id};
+use super::{CHANNEL_READ_SCOPES, channel_id};
 use crate::domain::Platform;
 use crate::sandbox::dispatch::RouteCtx;
-use crate::sandbox::errors::{google, google_error, google_unauthenticated, json_response};
-use crate::sandbox::oauth::bearer;
+use crate::sandbox::errors::{google, google_error, json_response};
 use crate::sandbox::personas;
 use crate::sandbox::published::PublishedRecord;
-use crate::sandbox::state::{Shared, TokenKind, lock};
+use crate::sandbox::state::{Shared, lock};
 
 /// "The id parameter … You can specify up to 50 ids."
 pub(crate) const MAX_IDS: usize = 50;
@@ -59,27 +58,10 @@ async fn list(
     headers: HeaderMap,
 ) -> Response {
     let now = shared.clock.now();
-    let token = match shared.store().check(
-        Platform::Youtube,
-        TokenKind::Access,
-        bearer(&headers).as_deref(),
-        now,
-    ) {
+    let token = match super::authorized(&shared, &headers, CHANNEL_READ_SCOPES) {
         Ok(t) => t,
-        Err(_) => return google_unauthenticated(),
+        Err(refused) => return refused,
     };
-    let may_read = token
-        .grant
-        .scopes
-        .iter()
-        .any(|s| CHANNEL_READ_SCOPES.contains(&s.strip_prefix(SCOPE_PREFIX).unwrap_or(s)));
-    if !may_read {
-        return google(
-            StatusCode::FORBIDDEN,
-            "Request had insufficient authentication scopes.",
-            "insufficientPermissions",
-        );
-    }
     {
         let mut state = lock(&shared.youtube);
         let used = state

@@ -20,15 +20,15 @@ use axum::routing::post;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::{Map, Value, json};
 
-use super::{SCOPE_PREFIX, channel_id};
+use super::channel_id;
 use crate::domain::Platform;
 use crate::sandbox::dispatch::RouteCtx;
-use crate::sandbox::errors::{google, google_error, google_unauthenticated, json_response};
+use crate::sandbox::errors::{google, google_error, json_response};
 use crate::sandbox::media::Incoming;
-use crate::sandbox::oauth::{bearer, header as header_value};
+use crate::sandbox::oauth::header as header_value;
 use crate::sandbox::personas;
 use crate::sandbox::published::{Accepted, PublishedMedia};
-use crate::sandbox::state::{Shared, TokenKind, lock};
+use crate::sandbox::state::{Shared, lock};
 
 const PATH: &str = "/upload/youtube/v3/videos";
 const SESSION_TTL_DAYS: i64 = 7;
@@ -125,27 +125,10 @@ async fn start(
     body: Bytes,
 ) -> Response {
     let now = shared.clock.now();
-    let token = match shared.store().check(
-        Platform::Youtube,
-        TokenKind::Access,
-        bearer(&headers).as_deref(),
-        now,
-    ) {
+    let token = match super::authorized(&shared, &headers, UPLOAD_SCOPES) {
         Ok(t) => t,
-        Err(_) => return google_unauthenticated(),
+        Err(refused) => return refused,
     };
-    let may_upload = token
-        .grant
-        .scopes
-        .iter()
-        .any(|s| UPLOAD_SCOPES.contains(&s.strip_prefix(SCOPE_PREFIX).unwrap_or(s)));
-    if !may_upload {
-        return google(
-            StatusCode::FORBIDDEN,
-            "Request had insufficient authentication scopes.",
-            "insufficientPermissions",
-        );
-    }
     let query = ctx.params();
     match query.get("uploadType") {
         Some("resumable") => {}

@@ -9,7 +9,7 @@ use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{MethodRouter, get};
 use chrono::Utc;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -29,10 +29,10 @@ mod best_time;
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(best_time::router())
-        .route("/analytics", get(engagement))
-        .route("/analytics/instagram", get(instagram))
-        .route("/analytics/pinterest", get(pinterest))
-        .route("/analytics/shopify", get(shopify))
+        .route("/analytics", dashboard_route("x"))
+        .route("/analytics/instagram", dashboard_route("instagram"))
+        .route("/analytics/pinterest", dashboard_route("pinterest"))
+        .route("/analytics/shopify", dashboard_route("shopify"))
         .route("/analytics/export.csv", get(export))
         .route("/analytics/posts/{id}", get(post_detail))
 }
@@ -125,40 +125,13 @@ fn dashboard_of(state: &AppState, key: &str) -> Result<&'static dyn Adapter, App
         .ok_or(AppError::NotFound)
 }
 
-async fn engagement(
-    state: State<AppState>,
-    user: CurrentUser,
-    ctx: PageContext,
-    q: Query<RangeQuery>,
-) -> Result<Response, AppError> {
-    show(state, user, ctx, q, "x").await
-}
-
-async fn instagram(
-    state: State<AppState>,
-    user: CurrentUser,
-    ctx: PageContext,
-    q: Query<RangeQuery>,
-) -> Result<Response, AppError> {
-    show(state, user, ctx, q, "instagram").await
-}
-
-async fn pinterest(
-    state: State<AppState>,
-    user: CurrentUser,
-    ctx: PageContext,
-    q: Query<RangeQuery>,
-) -> Result<Response, AppError> {
-    show(state, user, ctx, q, "pinterest").await
-}
-
-async fn shopify(
-    state: State<AppState>,
-    user: CurrentUser,
-    ctx: PageContext,
-    q: Query<RangeQuery>,
-) -> Result<Response, AppError> {
-    show(state, user, ctx, q, "shopify").await
+/// The route of dashboard `key`.
+fn dashboard_route(key: &'static str) -> MethodRouter<AppState> {
+    get(
+        move |state: State<AppState>, user: CurrentUser, ctx: PageContext, q: Query<RangeQuery>| {
+            show(state, user, ctx, q, key)
+        },
+    )
 }
 
 async fn show(
