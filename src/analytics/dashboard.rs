@@ -406,7 +406,7 @@ async fn empty_reason(
 /// The Shopify catalog: what was synced, what was promoted, and how the products' posts did.
 pub struct Catalog;
 
-#[derive(Debug, FromQueryResult)]
+#[derive(Debug, serde::Deserialize)]
 struct ProductRow {
     id: Uuid,
     title: String,
@@ -424,9 +424,11 @@ struct Summary {
     posts: i64,
     posts_before: i64,
     engagement: i64,
+    days: serde_json::Value,
+    top: serde_json::Value,
 }
 
-#[derive(Debug, FromQueryResult)]
+#[derive(Debug, serde::Deserialize)]
 struct DayCount {
     day: NaiveDate,
     n: i64,
@@ -473,71 +475,62 @@ impl Adapter for Catalog {
             vec![user_id.into()],
         )
         .await?;
-        // The product posts published this period and the one before, in one pass.
+        // The product posts published this period and the one before, read once: the totals,
+        // the top products and the posts per day all come from that one pass.
         let (start, before) = (period.start(), period.previous_start());
+        let pg_zone = super::pg_zone(db, period.zone).await?;
         let summary = Summary::find_by_statement(Statement::from_sql_and_values(
             db.get_database_backend(),
-            r#"SELECT count(DISTINCT p.product_id) FILTER (WHERE t.published_at >= $2) AS promoted,
-                      count(DISTINCT p.product_id) FILTER (WHERE t.published_at < $2) AS promoted_before,
-                      count(DISTINCT p.id) FILTER (WHERE t.published_at >= $2) AS posts,
-                      count(DISTINCT p.id) FILTER (WHERE t.published_at < $2) AS posts_before,
-                      coalesce(sum(t.metrics_engagement) FILTER (WHERE t.published_at >= $2), 0)::bigint AS engagement
-               FROM posts p JOIN products pr ON pr.id = p.product_id
-               JOIN connections c ON c.id = pr.connection_id
-               JOIN post_targets t ON t.post_id = p.id
-               WHERE p.user_id = $1 AND c.platform = 'shopify' AND t.status = 'published'
-                 AND t.published_at >= $3 AND t.published_at < $4"#,
+            r#"WITH pt AS MATERIALIZED (
+                   SELECT p.id AS post_id, p.product_id, t.connection_id, t.published_at,
+                          t.metrics_engagement, t.metrics_impressions
+                   FROM posts p JOIN products pr ON pr.id = p.product_id
+                   JOIN connections c ON c.id = pr.connection_id
+                   JOIN post_targets t ON t.post_id = p.id
+                   WHERE p.user_id = $1 AND c.platform = 'shopify' AND t.status = 'published'
+                     AND t.published_at >= $3 AND t.published_at < $4
+               ), cur AS (SELECT * FROM pt WHERE published_at >= $2)
+               SELECT (SELECT count(DISTINCT product_id) FROM cur) AS promoted,
+                      (SELECT count(DISTINCT product_id) FROM pt WHERE published_at < $2) AS promoted_before,
+                      (SELECT count(DISTINCT post_id) FROM cur) AS posts,
+                      (SELECT count(DISTINCT post_id) FROM pt WHERE published_at < $2) AS posts_before,
+                      (SELECT coalesce(sum(metrics_engagement), 0) FROM cur)::bigint AS engagement,
+                      (SELECT coalesce(json_agg(d), '[]') FROM (
+                           SELECT (published_at AT TIME ZONE $5)::date AS day, count(DISTINCT post_id) AS n
+                           FROM cur GROUP BY 1) d) AS days,
+                      (SELECT coalesce(json_agg(x ORDER BY x.engagement DESC NULLS LAST, x.posts DESC, x.last_published DESC), '[]') FROM (
+                           SELECT g.*, pr.title FROM (
+                               SELECT product_id AS id, count(DISTINCT post_id) AS posts,
+                                      count(DISTINCT connection_id) AS networks,
+                                      sum(metrics_engagement)::bigint AS engagement,
+                                      sum(metrics_impressions)::bigint AS impressions,
+                                      max(published_at) AS last_published
+                               FROM cur GROUP BY product_id
+                               ORDER BY engagement DESC NULLS LAST, posts DESC, last_published DESC
+                               LIMIT 10) g
+                           JOIN products pr ON pr.id = g.id) x) AS top"#,
             [
                 user_id.into(),
                 start.into(),
                 before.into(),
                 period.now.into(),
+                pg_zone.into(),
             ],
         ))
         .one(db)
         .await?
         .unwrap_or_default();
+        let days: Vec<DayCount> = serde_json::from_value(summary.days.clone()).unwrap_or_default();
+        let products: Vec<ProductRow> =
+            serde_json::from_value(summary.top.clone()).map_err(|e| DbErr::Custom(e.to_string()))?;
         let Summary {
             promoted,
             promoted_before,
             posts,
             posts_before,
             engagement,
+            ..
         } = summary;
-        let products = ProductRow::find_by_statement(Statement::from_sql_and_values(
-            db.get_database_backend(),
-            r#"SELECT pr.id, pr.title, count(DISTINCT p.id) AS posts,
-                          count(DISTINCT t.connection_id) AS networks,
-                          sum(t.metrics_engagement)::bigint AS engagement,
-                          sum(t.metrics_impressions)::bigint AS impressions,
-                          max(t.published_at) AS last_published
-                   FROM products pr
-                   JOIN connections c ON c.id = pr.connection_id
-                   JOIN posts p ON p.product_id = pr.id
-                   JOIN post_targets t ON t.post_id = p.id
-                   WHERE pr.user_id = $1 AND c.platform = 'shopify'
-                     AND t.status = 'published' AND t.published_at >= $2
-                   GROUP BY pr.id, pr.title
-                   ORDER BY engagement DESC NULLS LAST, posts DESC, last_published DESC
-                   LIMIT 10"#,
-            [user_id.into(), start.into()],
-        ))
-        .all(db)
-        .await?;
-        let pg_zone = super::pg_zone(db, period.zone).await?;
-        let days = DayCount::find_by_statement(Statement::from_sql_and_values(
-            db.get_database_backend(),
-            r#"SELECT (t.published_at AT TIME ZONE $3)::date AS day, count(DISTINCT p.id) AS n
-               FROM posts p JOIN products pr ON pr.id = p.product_id
-               JOIN connections c ON c.id = pr.connection_id
-               JOIN post_targets t ON t.post_id = p.id
-               WHERE p.user_id = $1 AND c.platform = 'shopify' AND t.status = 'published'
-                 AND t.published_at >= $2
-               GROUP BY 1"#,
-            [user_id.into(), start.into(), pg_zone.into()],
-        ))
-        .all(db)
-        .await?;
         let idle = IdleProduct::find_by_statement(Statement::from_sql_and_values(
             db.get_database_backend(),
             r#"SELECT pr.id, pr.title, pr.url, pr.synced_at
