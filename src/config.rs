@@ -935,7 +935,10 @@ mod tests {
         );
         let c = Config::from_env(&env).unwrap();
         let origins: Vec<String> = c.outbound_allow_origins.iter().map(origin_of).collect();
-        assert_eq!(origins, ["http://127.0.0.1:9900", "https://assets.internal"]);
+        assert_eq!(
+            origins,
+            ["http://127.0.0.1:9900", "https://assets.internal"]
+        );
         env.insert(
             "OUTBOUND_ALLOW_ORIGINS".into(),
             "http://10.0.0.7:9900/hooks,ftp://files.internal".into(),

@@ -63,9 +63,9 @@ fn is_inward_v6(ip: Ipv6Addr) -> bool {
     if (seg[0] & 0xe000) != 0x2000 {
         return true;
     }
-    (seg[0] == 0x2001 && seg[1] < 0x0200) // 2001::/23: IETF protocol assignments, Teredo
-        || (seg[0] == 0x2001 && seg[1] == 0x0db8) // 2001:db8::/32: documentation
-        || (seg[0] & 0xfff0) == 0x3ff0 // 3fff::/20: documentation
+    // 2001::/23: IETF protocol assignments (Teredo among them); 2001:db8::/32 and 3fff::/20:
+    // documentation.
+    (seg[0] == 0x2001 && (seg[1] < 0x0200 || seg[1] == 0x0db8)) || (seg[0] & 0xfff0) == 0x3ff0
 }
 
 fn embedded_low_v4(seg: &[u16; 8]) -> u32 {

@@ -566,7 +566,10 @@ mod tests {
                 "mixed.test",
                 &[IpAddr::from([8, 8, 8, 8]), IpAddr::from([10, 0, 0, 1])],
             )
-            .answer("metadata.test", &["::ffff:169.254.169.254".parse().unwrap()])
+            .answer(
+                "metadata.test",
+                &["::ffff:169.254.169.254".parse().unwrap()],
+            )
             .answer("public.test", &[IpAddr::from([8, 8, 8, 8])]);
         let safe = fetcher(&[], dns);
         for url in [
@@ -587,7 +590,9 @@ mod tests {
             Err(FetchError::UnknownHost)
         );
         assert_eq!(
-            safe.get("https://nowhere.test/", limits()).await.unwrap_err(),
+            safe.get("https://nowhere.test/", limits())
+                .await
+                .unwrap_err(),
             FetchError::UnknownHost
         );
     }
@@ -636,7 +641,10 @@ mod tests {
             .get(&format!("{}/x", server.uri()), limits())
             .await
             .unwrap();
-        assert_eq!((got.status, got.bytes.as_ref()), (StatusCode::OK, &b"ok"[..]));
+        assert_eq!(
+            (got.status, got.bytes.as_ref()),
+            (StatusCode::OK, &b"ok"[..])
+        );
         assert_eq!(safe.check_url(&server.uri()).await, Ok(()));
         let other_port = format!("http://127.0.0.1:{}/x", server.address().port() + 1);
         assert_eq!(
@@ -644,10 +652,7 @@ mod tests {
             FetchError::Inward
         );
         let other_scheme = format!("https://127.0.0.1:{}/x", server.address().port());
-        assert_eq!(
-            safe.check_url(&other_scheme).await,
-            Err(FetchError::Inward)
-        );
+        assert_eq!(safe.check_url(&other_scheme).await, Err(FetchError::Inward));
     }
 
     #[tokio::test]
@@ -688,7 +693,9 @@ mod tests {
             ("/1", FetchError::TooManyRedirects),
         ] {
             assert_eq!(
-                safe.get(&format!("{uri}{from}"), limits()).await.unwrap_err(),
+                safe.get(&format!("{uri}{from}"), limits())
+                    .await
+                    .unwrap_err(),
                 refusal,
                 "{from}"
             );
@@ -772,7 +779,9 @@ mod tests {
         let origin = format!("http://{addr}");
         let safe = fetcher(&[&origin], FixedAnswers::new());
         assert_eq!(
-            safe.get(&format!("{origin}/stream"), small).await.unwrap_err(),
+            safe.get(&format!("{origin}/stream"), small)
+                .await
+                .unwrap_err(),
             FetchError::TooLarge(1_000)
         );
     }
