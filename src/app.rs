@@ -43,6 +43,12 @@ impl Application {
         &self.state
     }
 
+    /// Looks up the hosts of user-supplied addresses with `resolver` instead of the system's
+    /// (tests answer `inward.test` with 127.0.0.1 this way).
+    pub fn use_outbound_resolver(&mut self, resolver: std::sync::Arc<dyn crate::net::Resolver>) {
+        self.state.outbound = crate::net::SafeFetch::with_resolver(&self.state.config, resolver);
+    }
+
     /// Serves until `shutdown` resolves, then finishes the requests in flight.
     pub async fn run_until(
         self,

@@ -67,6 +67,11 @@ pub struct Config {
     pub features: Features,
     pub platforms: BTreeMap<Platform, PlatformCredentials>,
     pub sandbox_url: Option<Url>,
+    /// Origins fetched without the inward-address check (`SafeFetch`): our own services on
+    /// private addresses. The sandbox is always one of them.
+    pub outbound_allow_origins: Vec<Url>,
+    /// How long fetching one user-supplied address (redirects and body included) may take.
+    pub outbound_timeout_secs: u64,
     /// Shopify Admin API version (`YYYY-MM`).
     pub shopify_api_version: String,
     /// A local folder, or `s3://bucket/prefix` (credentials from the standard AWS variables).
@@ -316,6 +321,33 @@ impl Config {
         }
 
         let sandbox_url = r.optional_base_url("SANDBOX_URL");
+        let outbound_allow_origins: Vec<Url> = r
+            .get("OUTBOUND_ALLOW_ORIGINS")
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .filter_map(|o| match Url::parse(o) {
+                        Ok(u)
+                            if matches!(u.scheme(), "http" | "https")
+                                && u.host().is_some()
+                                && u.path() == "/"
+                                && u.query().is_none()
+                                && u.username().is_empty() =>
+                        {
+                            Some(u)
+                        }
+                        _ => {
+                            r.problem(format!(
+                                "OUTBOUND_ALLOW_ORIGINS contains {o:?}, which is not an origin. List origins like http://10.0.0.7:9900, separated by commas."
+                            ));
+                            None
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let outbound_timeout_secs = r.number("OUTBOUND_TIMEOUT_SECS", 20u64, 1, 300);
         let shopify_api_version = match r.get("SHOPIFY_API_VERSION") {
             None => "2026-07".to_owned(),
             Some(v)
@@ -403,6 +435,8 @@ impl Config {
             features,
             platforms,
             sandbox_url,
+            outbound_allow_origins,
+            outbound_timeout_secs,
             shopify_api_version,
             media_store,
             media_max_image_bytes,
@@ -887,6 +921,31 @@ mod tests {
         let problems = Config::from_env(&env).unwrap_err().0;
         assert_eq!(problems.len(), 3, "{problems:?}");
         assert!(problems[0].contains("MEDIA_STORE"));
+    }
+
+    #[test]
+    fn outbound_allow_origins_are_origins_and_anything_else_is_named() {
+        let mut env = base();
+        let c = Config::from_env(&env).unwrap();
+        assert!(c.outbound_allow_origins.is_empty());
+        assert_eq!(c.outbound_timeout_secs, 20);
+        env.insert(
+            "OUTBOUND_ALLOW_ORIGINS".into(),
+            " http://127.0.0.1:9900, https://assets.internal ".into(),
+        );
+        let c = Config::from_env(&env).unwrap();
+        let origins: Vec<String> = c.outbound_allow_origins.iter().map(origin_of).collect();
+        assert_eq!(
+            origins,
+            ["http://127.0.0.1:9900", "https://assets.internal"]
+        );
+        env.insert(
+            "OUTBOUND_ALLOW_ORIGINS".into(),
+            "http://10.0.0.7:9900/hooks,ftp://files.internal".into(),
+        );
+        let problems = Config::from_env(&env).unwrap_err().0;
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].contains("\"http://10.0.0.7:9900/hooks\", which is not an origin"));
     }
 
     #[test]

@@ -26,6 +26,7 @@ pub mod entities;
 pub mod error;
 pub mod jobs;
 pub mod media;
+pub mod net;
 pub mod platforms;
 pub mod posts;
 pub mod products;

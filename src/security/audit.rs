@@ -26,6 +26,8 @@ pub enum Action {
     ConnectionNeedsReauth,
     ConnectionTokenUndecryptable,
     KeysRotated,
+    /// A user-supplied address was not fetched because it points inside our network.
+    OutboundRefused,
 }
 
 impl Action {
@@ -47,6 +49,7 @@ impl Action {
             Action::ConnectionNeedsReauth => "connection.needs_reauth",
             Action::ConnectionTokenUndecryptable => "connection.token_undecryptable",
             Action::KeysRotated => "keys.rotated",
+            Action::OutboundRefused => "outbound.refused",
         }
     }
 }

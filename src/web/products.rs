@@ -401,7 +401,16 @@ async fn start_from(
     let note = match p.image_urls.first() {
         None => Some("This product has no photo, so the post starts without one. Add one from your media library if you like.".to_owned()),
         Some(url) => {
-            match crate::media::import::image_from_url(&state.db, &state.media, user.id, url).await
+            let timeout = std::time::Duration::from_secs(state.config.outbound_timeout_secs);
+            match crate::media::import::image_from_url(
+                &state.db,
+                &state.media,
+                &state.outbound,
+                timeout,
+                user.id,
+                url,
+            )
+            .await
             {
                 Ok(up) => {
                     target.push_str(&format!("&media={}", up.media.id));

@@ -498,6 +498,14 @@ pub async fn spawn_app() -> TestApp {
 
 /// Spawns the app after letting the test adjust its environment.
 pub async fn spawn_app_with(customize: impl FnOnce(&mut BTreeMap<String, String>)) -> TestApp {
+    spawn_app_with_dns(customize, None).await
+}
+
+/// Spawns the app; with `dns`, user-supplied addresses are looked up there instead of the system.
+pub async fn spawn_app_with_dns(
+    customize: impl FnOnce(&mut BTreeMap<String, String>),
+    dns: Option<Arc<dyn picscripter::net::Resolver>>,
+) -> TestApp {
     let db_name = fresh_database().await;
     let prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -510,9 +518,12 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut BTreeMap<String, String>
     );
     customize(&mut env);
     let config = Config::from_env(&env).expect("the test configuration is valid");
-    let app = Application::with_listener(config, listener)
+    let mut app = Application::with_listener(config, listener)
         .await
         .expect("the app builds");
+    if let Some(dns) = dns {
+        app.use_outbound_resolver(dns);
+    }
     let state = app.state().clone();
     let (tx, rx) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {

@@ -20,6 +20,7 @@ mod posts;
 mod products;
 mod publishing;
 mod security;
+mod ssrf;
 mod studio;
 mod stylesheet;
 mod tt_yt_metrics;

@@ -596,15 +596,18 @@ async fn the_product_page_shows_its_details_and_the_posts_made_from_it() {
     assert!(texts(&html, "#removed-note")[0].contains("removed from the shop"));
 }
 
-/// An app with its own media folder, and a web server handing out one product photo.
+/// An app with its own media folder, and a web server handing out one product photo (allowed
+/// as an outbound origin, since it runs on 127.0.0.1).
 async fn app_with_media() -> (TestApp, tempfile::TempDir, wiremock::MockServer) {
     let media = tempfile::tempdir().unwrap();
     let path = media.path().to_string_lossy().into_owned();
+    let cdn = wiremock::MockServer::start().await;
+    let origin = cdn.uri();
     let app = spawn_app_with(move |env| {
         env.insert("MEDIA_STORE".into(), path);
+        env.insert("OUTBOUND_ALLOW_ORIGINS".into(), origin);
     })
     .await;
-    let cdn = wiremock::MockServer::start().await;
     use wiremock::matchers::{method, path as at};
     wiremock::Mock::given(method("GET"))
         .and(at("/mug.jpg"))
@@ -793,12 +796,14 @@ async fn when_the_photo_can_t_be_brought_in_the_composer_opens_without_it_and_sa
 async fn a_photo_larger_than_the_limit_is_not_imported() {
     let media = tempfile::tempdir().unwrap();
     let path = media.path().to_string_lossy().into_owned();
+    let cdn = wiremock::MockServer::start().await;
+    let origin = cdn.uri();
     let app = spawn_app_with(move |env| {
         env.insert("MEDIA_STORE".into(), path);
         env.insert("MEDIA_MAX_IMAGE_BYTES".into(), "20KB".into());
+        env.insert("OUTBOUND_ALLOW_ORIGINS".into(), origin);
     })
     .await;
-    let cdn = wiremock::MockServer::start().await;
     wiremock::Mock::given(wiremock::matchers::method("GET"))
         .respond_with(
             wiremock::ResponseTemplate::new(200)
