@@ -55,8 +55,9 @@ pub async fn rows(
         .into_iter()
         .map(|p| {
             let local = p.scheduled_at.map(|at| LocalTime::of(at, zone));
-            let account =
-                |t: &queries::TargetSummary| format!("{}: {}", t.platform.display_name(), t.account);
+            let account = |t: &queries::TargetSummary| {
+                format!("{}: {}", t.platform.display_name(), t.account)
+            };
             vec![
                 p.id.to_string(),
                 p.status.clone(),

@@ -144,7 +144,9 @@ impl Row {
     }
 
     fn has_web_media(&self) -> bool {
-        self.media_refs.iter().any(|m| matches!(m, MediaRef::Url(_)))
+        self.media_refs
+            .iter()
+            .any(|m| matches!(m, MediaRef::Url(_)))
     }
 }
 
@@ -206,9 +208,8 @@ pub fn parse_import(csv: &[u8], ctx: &ImportContext) -> Result<Vec<Row>, ImportE
 
     let mut rows = Vec::new();
     for record in reader.records() {
-        let record = record.map_err(|e| {
-            ImportError::Malformed(e.position().map_or(0, csv::Position::line))
-        })?;
+        let record = record
+            .map_err(|e| ImportError::Malformed(e.position().map_or(0, csv::Position::line)))?;
         let cell = |name: &str| -> String {
             columns
                 .get(name)
@@ -249,7 +250,13 @@ pub fn parse_import(csv: &[u8], ctx: &ImportContext) -> Result<Vec<Row>, ImportE
 /// imports as the posts it came from.
 fn undefuse(raw: &str) -> &str {
     match raw.strip_prefix('\'') {
-        Some(rest) if rest.trim_start_matches('\'').starts_with(['=', '+', '-', '@']) => rest,
+        Some(rest)
+            if rest
+                .trim_start_matches('\'')
+                .starts_with(['=', '+', '-', '@']) =>
+        {
+            rest
+        }
         _ => raw,
     }
 }
@@ -278,26 +285,24 @@ fn read_when(row: &mut Row, ctx: &ImportContext) {
             Field::Date,
             "Enter a date too, or leave both date and time empty to import a draft.",
         ),
-        (false, false) => {
-            match ScheduleAt::parse(&row.date, &row.time, ctx.zone, fold, ctx.now) {
-                Ok(at) => row.when = Some(When::At(at.instant())),
-                Err(e) => {
-                    let field = match e {
-                        ScheduleError::BadDate
-                        | ScheduleError::InThePast { .. }
-                        | ScheduleError::TooFarAhead { .. } => Field::Date,
-                        ScheduleError::BadTime
-                        | ScheduleError::DoesNotExist { .. }
-                        | ScheduleError::Ambiguous { .. } => Field::Time,
-                    };
-                    let mut message = e.to_string();
-                    if matches!(e, ScheduleError::Ambiguous { .. }) {
-                        message.push_str(" Add a fold column saying “earlier” or “later”.");
-                    }
-                    row.error(field, message);
+        (false, false) => match ScheduleAt::parse(&row.date, &row.time, ctx.zone, fold, ctx.now) {
+            Ok(at) => row.when = Some(When::At(at.instant())),
+            Err(e) => {
+                let field = match e {
+                    ScheduleError::BadDate
+                    | ScheduleError::InThePast { .. }
+                    | ScheduleError::TooFarAhead { .. } => Field::Date,
+                    ScheduleError::BadTime
+                    | ScheduleError::DoesNotExist { .. }
+                    | ScheduleError::Ambiguous { .. } => Field::Time,
+                };
+                let mut message = e.to_string();
+                if matches!(e, ScheduleError::Ambiguous { .. }) {
+                    message.push_str(" Add a fold column saying “earlier” or “later”.");
                 }
+                row.error(field, message);
             }
-        }
+        },
     }
 }
 
@@ -319,7 +324,9 @@ fn resolve_network<'a>(token: &str, ctx: &'a ImportContext) -> Result<&'a Connec
     };
     let one = |found: Vec<&'a ConnectionRef>, what: &str| match found.as_slice() {
         [c] => Ok(*c),
-        [] => Err(format!("“{token}” doesn't match any of your connected accounts.")),
+        [] => Err(format!(
+            "“{token}” doesn't match any of your connected accounts."
+        )),
         _ => Err(format!(
             "“{token}” matches {} of your accounts ({}). {what}",
             found.len(),
@@ -403,12 +410,17 @@ fn read_networks(row: &mut Row, ctx: &ImportContext) {
 
 fn read_media(row: &mut Row) {
     let mut problems = Vec::new();
-    for token in row.media.split(';').map(str::trim).filter(|t| !t.is_empty()) {
+    for token in row
+        .media
+        .split(';')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
         if let Ok(id) = Uuid::parse_str(token) {
             row.media_refs.push(MediaRef::Library(id));
-        } else if url::Url::parse(token).is_ok_and(|u| {
-            matches!(u.scheme(), "http" | "https") && u.host().is_some()
-        }) {
+        } else if url::Url::parse(token)
+            .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+        {
             row.media_refs.push(MediaRef::Url(token.to_owned()));
         } else {
             problems.push(format!(
@@ -539,12 +551,7 @@ async fn check_rows(
     let names: HashMap<Uuid, String> = ctx
         .connections
         .iter()
-        .map(|c| {
-            (
-                c.id,
-                format!("{} ({})", c.name, c.platform.display_name()),
-            )
-        })
+        .map(|c| (c.id, format!("{} ({})", c.name, c.platform.display_name())))
         .collect();
     let no_fetch = HashMap::new();
     let mut out = Vec::with_capacity(rows.len());
@@ -733,7 +740,11 @@ pub async fn confirm(
     }
     let mut created = Vec::with_capacity(checked.len());
     for (draft, checked) in checked.into_iter().flatten() {
-        created.push(super::insert(&txn, user_id, &draft, &checked, now).await?.id);
+        created.push(
+            super::insert(&txn, user_id, &draft, &checked, now)
+                .await?
+                .id,
+        );
     }
     txn.commit().await?;
     Ok(created)
@@ -806,16 +817,19 @@ mod tests {
 
     #[test]
     fn a_row_is_read_in_the_sellers_zone_with_its_accounts_and_product() {
-        let row = one(
-            "date,time,networks,text,media,product\n\
-             2026-02-01,09:30,Instagram: Maple; maple_x,\"Hello, world\",00000000-0000-0000-0000-000000000063;https://shop.example/a.jpg,Blue mug\n",
-        );
+        let row = one("date,time,networks,text,media,product\n\
+             2026-02-01,09:30,Instagram: Maple; maple_x,\"Hello, world\",00000000-0000-0000-0000-000000000063;https://shop.example/a.jpg,Blue mug\n");
         assert!(row.is_valid(), "{:?}", row.errors);
         assert_eq!(
             row.when,
-            Some(When::At(Utc.with_ymd_and_hms(2026, 2, 1, 8, 30, 0).unwrap()))
+            Some(When::At(
+                Utc.with_ymd_and_hms(2026, 2, 1, 8, 30, 0).unwrap()
+            ))
         );
-        assert_eq!(row.connections, vec![Uuid::from_u128(1), Uuid::from_u128(3)]);
+        assert_eq!(
+            row.connections,
+            vec![Uuid::from_u128(1), Uuid::from_u128(3)]
+        );
         assert_eq!(row.text, "Hello, world");
         assert_eq!(
             row.media_refs,
@@ -857,7 +871,9 @@ mod tests {
         let chosen = one("date,time,fold,networks,text\n2026-10-25,02:30,later,maple_x,hi\n");
         assert_eq!(
             chosen.when,
-            Some(When::At(Utc.with_ymd_and_hms(2026, 10, 25, 1, 30, 0).unwrap()))
+            Some(When::At(
+                Utc.with_ymd_and_hms(2026, 10, 25, 1, 30, 0).unwrap()
+            ))
         );
         let past = one("date,time,networks,text\n2026-01-01,09:00,maple_x,hi\n");
         assert!(past.errors[&Field::Date].contains("already passed"));
@@ -867,7 +883,11 @@ mod tests {
     fn products_are_matched_by_id_or_exact_title_of_the_sellers_own() {
         let base = "date,time,networks,text,product\n2026-02-01,09:30,maple_x,hi,";
         assert!(one(&format!("{base}Bowl\n")).errors[&Field::Product].contains("2 of your"));
-        assert!(one(&format!("{base}blue mug\n")).errors.contains_key(&Field::Product));
+        assert!(
+            one(&format!("{base}blue mug\n"))
+                .errors
+                .contains_key(&Field::Product)
+        );
         assert!(
             one(&format!("{base}{}\n", Uuid::from_u128(77))).errors[&Field::Product]
                 .contains("isn't one of your products")

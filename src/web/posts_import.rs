@@ -12,12 +12,12 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use askama::Template;
+use axum::Form;
 use axum::Router;
 use axum::extract::{Multipart, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::Form;
 use chrono::Utc;
 use serde::Deserialize;
 use tower_sessions::Session;
@@ -27,11 +27,11 @@ use crate::domain::TimeZone;
 use crate::domain::schedule::LocalTime;
 use crate::entities::users;
 use crate::error::AppError;
+use crate::posts::When;
 use crate::posts::export;
 use crate::posts::import::{
     self, ConfirmError, Field, ImportError, MAX_BYTES, MediaRef, Preview, Row,
 };
-use crate::posts::When;
 use crate::state::AppState;
 use crate::web::csv::csv_line;
 use crate::web::render;
@@ -146,7 +146,9 @@ fn view_of(preview: &Preview, user: &users::Model, names: &HashMap<Uuid, String>
                         r,
                         Field::Product,
                         &r.product,
-                        r.product_id.and_then(|id| names.get(&id).cloned()).unwrap_or_default(),
+                        r.product_id
+                            .and_then(|id| names.get(&id).cloned())
+                            .unwrap_or_default(),
                     ),
                 ],
             }
@@ -161,7 +163,10 @@ fn view_of(preview: &Preview, user: &users::Model, names: &HashMap<Uuid, String>
 }
 
 /// Account and product names by id, for showing what each row was understood to mean.
-async fn names_of(state: &AppState, user: &users::Model) -> Result<HashMap<Uuid, String>, AppError> {
+async fn names_of(
+    state: &AppState,
+    user: &users::Model,
+) -> Result<HashMap<Uuid, String>, AppError> {
     let ctx = import::context(&state.db, user.id, zone_of(user), Utc::now()).await?;
     Ok(ctx
         .connections
@@ -208,7 +213,11 @@ async fn show(
     CurrentUser(user): CurrentUser,
     ctx: PageContext,
 ) -> Result<Response, AppError> {
-    let Some(csv) = state.redis.get(&draft_key(user.id)).await.map_err(anyhow::Error::from)?
+    let Some(csv) = state
+        .redis
+        .get(&draft_key(user.id))
+        .await
+        .map_err(anyhow::Error::from)?
     else {
         return render::page(&ImportPage {
             ctx: ctx.at("posts"),
@@ -218,8 +227,14 @@ async fn show(
             preview: None,
         });
     };
-    let preview = import::preview(&state.db, user.id, zone_of(&user), csv.as_bytes(), Utc::now())
-        .await?;
+    let preview = import::preview(
+        &state.db,
+        user.id,
+        zone_of(&user),
+        csv.as_bytes(),
+        Utc::now(),
+    )
+    .await?;
     render_preview(&state, ctx, &user, preview, None).await
 }
 
