@@ -329,7 +329,18 @@ async fn confirm(
     Form(form): Form<ConfirmForm>,
 ) -> Result<Response, AppError> {
     let key = draft_key(user.id);
-    let Some(csv) = state.redis.get(&key).await.map_err(anyhow::Error::from)? else {
+    // Claimed with GETDEL, so a second click (or tab) finds nothing and can't import twice; the
+    // file is put back whenever this confirm creates nothing.
+    let claimed: Option<String> = {
+        use fred::interfaces::KeysInterface as _;
+        state
+            .redis
+            .pool()
+            .getdel(state.redis.key(&key))
+            .await
+            .map_err(anyhow::Error::from)?
+    };
+    let Some(csv) = claimed else {
         session::flash(
             &session,
             FlashKind::Error,
@@ -339,7 +350,7 @@ async fn confirm(
         return Ok(Redirect::to("/posts/import").into_response());
     };
     let zone = zone_of(&user);
-    match import::confirm(
+    let outcome = import::confirm(
         &state.db,
         &state.media,
         user.id,
@@ -348,10 +359,16 @@ async fn confirm(
         &form.fingerprint,
         Utc::now(),
     )
-    .await
-    {
+    .await;
+    if outcome.is_err() {
+        state
+            .redis
+            .set_ex(&key, &csv, DRAFT_TTL)
+            .await
+            .map_err(anyhow::Error::from)?;
+    }
+    match outcome {
         Ok(created) => {
-            state.redis.del(&key).await.map_err(anyhow::Error::from)?;
             let n = created.len();
             session::flash(
                 &session,

@@ -150,6 +150,7 @@ async fn importing_200_rows_creates_200_scheduled_posts_at_their_local_times_on_
     );
     assert_eq!(post_count(&app).await, 0, "the preview creates nothing");
 
+    let preview_page = html.clone();
     let res = confirm(&app, &fingerprint_of(&html)).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&res), "/posts");
@@ -188,9 +189,12 @@ async fn importing_200_rows_creates_200_scheduled_posts_at_their_local_times_on_
             "{text}"
         );
     }
-    // The file is used up: the page offers a new upload.
+    // The file is used up: the page offers a new upload, and confirming again imports nothing.
     let (_, html) = app.get_html("/posts/import").await;
     assert!(texts(&html, "#import-rows").is_empty());
+    let again = confirm(&app, &fingerprint_of(&preview_page)).await;
+    assert_eq!(location(&again), "/posts/import");
+    assert_eq!(post_count(&app).await, 200);
 }
 
 #[tokio::test]
