@@ -7,6 +7,8 @@
 //! picks due targets with `SKIP LOCKED`, so an edit seconds before the due time either lands
 //! first (and the new content goes out) or finds the target already taken (and is refused).
 
+pub mod export;
+pub mod import;
 pub mod queries;
 
 use std::collections::{BTreeMap, HashMap};
@@ -654,12 +656,42 @@ pub async fn create(
     draft: &Draft,
     now: DateTime<Utc>,
 ) -> Result<(posts::Model, Checked), PostError> {
-    let checked = check(db, user_id, draft)
+    let checked = validate(db, user_id, draft)
         .await?
         .map_err(PostError::Invalid)?;
-    require_publishable(draft, &checked).map_err(PostError::Invalid)?;
-    let (status, due) = target_plan(draft.when, now);
     let txn = db.begin().await?;
+    let post = insert(&txn, user_id, draft, &checked, now).await?;
+    txn.commit().await?;
+    let post = posts::Entity::find_by_id(post.id)
+        .one(db)
+        .await?
+        .ok_or(PostError::NotFound)?;
+    Ok((post, checked))
+}
+
+/// Everything `create` checks before writing: ownership, preflight, and (unless a draft) that
+/// the post has somewhere to go and nothing blocking. The CSV import runs each row through it.
+pub async fn validate(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    draft: &Draft,
+) -> Result<Result<Checked, Problems>, sea_orm::DbErr> {
+    Ok(match check(db, user_id, draft).await? {
+        Ok(checked) => require_publishable(draft, &checked).map(|()| checked),
+        Err(problems) => Err(problems),
+    })
+}
+
+/// Writes a post `validate` accepted, inside the caller's transaction (one post from the
+/// composer, or every row of a CSV import at once).
+pub async fn insert(
+    txn: &DatabaseTransaction,
+    user_id: Uuid,
+    draft: &Draft,
+    checked: &Checked,
+    now: DateTime<Utc>,
+) -> Result<posts::Model, sea_orm::DbErr> {
+    let (status, due) = target_plan(draft.when, now);
     let post = posts::ActiveModel {
         id: Set(Uuid::now_v7()),
         user_id: Set(user_id),
@@ -672,21 +704,14 @@ pub async fn create(
         created_at: Set(now),
         updated_at: Set(now),
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
-    write_media(&txn, post.id, &checked.media).await?;
+    write_media(txn, post.id, &checked.media).await?;
     for t in &checked.targets {
-        new_target(post.id, t, status, due, now)
-            .insert(&txn)
-            .await?;
+        new_target(post.id, t, status, due, now).insert(txn).await?;
     }
-    refresh_status(&txn, post.id).await?;
-    txn.commit().await?;
-    let post = posts::Entity::find_by_id(post.id)
-        .one(db)
-        .await?
-        .ok_or(PostError::NotFound)?;
-    Ok((post, checked))
+    refresh_status(txn, post.id).await?;
+    Ok(post)
 }
 
 /// Locks a post of the user and its targets for a change.

@@ -403,3 +403,20 @@ pub async fn needing_attention(
     .await?;
     attach(db, rows).await
 }
+
+/// Every post of the user with its targets, soonest first (unscheduled drafts last), for the
+/// CSV export.
+pub async fn all(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+) -> Result<Vec<PostSummary>, sea_orm::DbErr> {
+    let rows = PostRow::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT p.id, p.body, p.scheduled_at, p.status, p.created_at, p.product_id, p.utm_enabled \
+         FROM posts p WHERE p.user_id = $1 ORDER BY p.scheduled_at NULLS LAST, p.created_at, p.id",
+        [user_id.into()],
+    ))
+    .all(db)
+    .await?;
+    attach(db, rows).await
+}

@@ -19,12 +19,14 @@ pub mod catalog_sync;
 pub mod chart;
 pub mod compose;
 pub mod connections;
+pub mod csv;
 pub mod dashboard;
 pub mod form;
 pub mod health;
 pub mod media;
 pub mod notifications;
 pub mod posts;
+pub mod posts_import;
 pub mod products;
 pub mod render;
 pub mod session;
@@ -141,6 +143,7 @@ pub fn router(state: AppState) -> Router {
         .merge(compose::router())
         .merge(calendar::router())
         .merge(posts::router())
+        .merge(posts_import::router())
         .merge(products::router())
         .merge(studio::router())
         .merge(analytics::router())
@@ -153,6 +156,11 @@ pub fn router(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .merge(uploads(media::upload_router()))
         .merge(uploads(compose::upload_router()))
+        .merge(
+            posts_import::upload_router()
+                .layer(RequestBodyLimitLayer::new(posts_import::UPLOAD_BODY_LIMIT))
+                .layer(DefaultBodyLimit::disable()),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(AutoVaryLayer)

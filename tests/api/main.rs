@@ -7,6 +7,7 @@ mod catalog;
 mod catalog_sync;
 mod cli;
 mod connections;
+mod csv_import;
 mod dashboards;
 mod fb_li_metrics;
 mod gemini;

@@ -21,6 +21,7 @@ use crate::domain::{Platform, TimeZone};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::chart::LineChart;
+use crate::web::csv::csv_line;
 use crate::web::render;
 use crate::web::session::{CurrentUser, PageContext};
 
@@ -222,30 +223,6 @@ struct ExportQuery {
     table: Option<String>,
 }
 
-/// One CSV field: quoted when it holds a comma, a quote or a line break; a leading `=`, `+`, `-`
-/// or `@` is defused so a spreadsheet never runs it as a formula.
-fn csv_field(raw: &str) -> String {
-    let mut v = raw.to_owned();
-    if v.starts_with(['=', '+', '-', '@']) {
-        v.insert(0, '\'');
-    }
-    if v.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", v.replace('"', "\"\""))
-    } else {
-        v
-    }
-}
-
-fn csv_line(fields: impl IntoIterator<Item = String>) -> String {
-    let mut line = fields
-        .into_iter()
-        .map(|f| csv_field(&f))
-        .collect::<Vec<_>>()
-        .join(",");
-    line.push('\n');
-    line
-}
-
 /// `GET /analytics/export.csv?dashboard=x&range=30[&table=posts]`: the numbers a dashboard
 /// shows — per day (the default, one column per trend) or one of its tables — as CSV.
 async fn export(
@@ -332,18 +309,4 @@ async fn export(
         out,
     )
         .into_response())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::csv_field;
-
-    #[test]
-    fn csv_fields_are_quoted_when_needed_and_formulas_are_defused() {
-        assert_eq!(csv_field("plain"), "plain");
-        assert_eq!(csv_field("a, b"), "\"a, b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field("=SUM(A1)"), "'=SUM(A1)");
-        assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
-    }
 }
