@@ -664,9 +664,16 @@ impl fmt::Display for Field {
 /// Creates every post of a previewed file in one transaction, or none. Media given by web
 /// address are fetched first (into the library, as the composer's "from a web address" does);
 /// if one can't be fetched, nothing is created and its rows say why.
+/// How media given by web address are fetched: through the SSRF-safe fetcher, within a time.
+pub struct Fetching<'a> {
+    pub fetcher: &'a crate::net::SafeFetch,
+    pub timeout: std::time::Duration,
+}
+
 pub async fn confirm(
     db: &DatabaseConnection,
     store: &MediaStore,
+    fetch: &Fetching<'_>,
     user_id: Uuid,
     zone: TimeZone,
     csv: &[u8],
@@ -692,7 +699,16 @@ pub async fn confirm(
             if fetched.contains_key(url) || failed.contains_key(url) {
                 continue;
             }
-            match crate::media::import::image_from_url(db, store, user_id, url).await {
+            match crate::media::import::image_from_url(
+                db,
+                store,
+                fetch.fetcher,
+                fetch.timeout,
+                user_id,
+                url,
+            )
+            .await
+            {
                 Ok(up) => {
                     if !up.duplicate {
                         new_media.push(up.media.id);

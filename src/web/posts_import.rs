@@ -353,6 +353,10 @@ async fn confirm(
     let outcome = import::confirm(
         &state.db,
         &state.media,
+        &import::Fetching {
+            fetcher: &state.outbound,
+            timeout: std::time::Duration::from_secs(state.config.outbound_timeout_secs),
+        },
         user.id,
         zone,
         csv.as_bytes(),
