@@ -14,6 +14,7 @@
 //! - `jobs` and `worker`: background work under apalis.
 //! - `db`, `redis`, `telemetry`, `app`, `cli`: plumbing.
 
+pub mod admin;
 pub mod ai;
 pub mod analytics;
 pub mod app;

@@ -14,6 +14,8 @@
 //! - Failures are classified: retryable (backoff with jitter, or the platform's reset time),
 //!   auth (one refresh, then the account needs reconnecting), permanent (the platform's reason).
 //!   Every attempt is a row in `jobs`.
+//! - Nothing of a disabled account is dispatched or claimed (`users.disabled_at`); see
+//!   `crate::admin` for what disabling and enabling do to its scheduled posts.
 
 pub mod progress;
 
@@ -111,6 +113,8 @@ fn claim_sql() -> &'static str {
                  UPDATE post_targets SET status = 'publishing', lease_owner = $2, \
                      lease_expires_at = now() + make_interval(secs => $3), attempt_count = attempt_count + 1, updated_at = now() \
                  WHERE id = $1 AND status = 'queued' \
+                   AND NOT EXISTS (SELECT 1 FROM posts p JOIN users u ON u.id = p.user_id \
+                                   WHERE p.id = post_targets.post_id AND u.disabled_at IS NOT NULL) \
                  RETURNING id, post_id, connection_id, caption, options, attempt_count, progress), \
              j AS ( \
                  INSERT INTO jobs (id, kind, user_id, target_id, connection_id, attempt, worker) \
@@ -216,6 +220,8 @@ impl Engine {
             "WITH due AS ( \
                  SELECT id FROM post_targets \
                  WHERE status IN ('scheduled', 'retry_wait') AND next_attempt_at <= now() \
+                   AND NOT EXISTS (SELECT 1 FROM posts p JOIN users u ON u.id = p.user_id \
+                                   WHERE p.id = post_targets.post_id AND u.disabled_at IS NOT NULL) \
                  ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED) \
              UPDATE post_targets t SET status = 'queued', queued_at = now(), updated_at = now() \
              FROM due WHERE t.id = due.id RETURNING t.id, t.post_id",

@@ -28,9 +28,36 @@ pub enum Action {
     KeysRotated,
     /// A user-supplied address was not fetched because it points inside our network.
     OutboundRefused,
+    OtherSessionsEnded,
+    UserDisabled,
+    UserEnabled,
 }
 
 impl Action {
+    /// Every action, for the admin viewer's filter.
+    pub const ALL: &[Action] = &[
+        Action::SignedUp,
+        Action::LoginSucceeded,
+        Action::LoginFailed,
+        Action::LoginThrottled,
+        Action::LoggedOut,
+        Action::PasswordChanged,
+        Action::TimeZoneChanged,
+        Action::OtherSessionsEnded,
+        Action::ApiTokenCreated,
+        Action::ApiTokenRevoked,
+        Action::ConnectionConnected,
+        Action::ConnectionDisconnected,
+        Action::ConnectionRefreshed,
+        Action::ConnectionRefreshFailed,
+        Action::ConnectionNeedsReauth,
+        Action::ConnectionTokenUndecryptable,
+        Action::KeysRotated,
+        Action::OutboundRefused,
+        Action::UserDisabled,
+        Action::UserEnabled,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Action::SignedUp => "user.signed_up",
@@ -50,6 +77,9 @@ impl Action {
             Action::ConnectionTokenUndecryptable => "connection.token_undecryptable",
             Action::KeysRotated => "keys.rotated",
             Action::OutboundRefused => "outbound.refused",
+            Action::OtherSessionsEnded => "user.other_sessions_ended",
+            Action::UserDisabled => "admin.user_disabled",
+            Action::UserEnabled => "admin.user_enabled",
         }
     }
 }

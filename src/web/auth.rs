@@ -258,6 +258,9 @@ pub struct LoginForm {
     next: String,
 }
 
+const DISABLED: &str = "This account has been disabled by the administrator, so you can't log in. \
+     Your scheduled posts are paused. Contact the administrator of this Picscripter to have it enabled again.";
+
 const BAD_CREDENTIALS: &str =
     "That e-mail and password don't match an account. Check them and try again.";
 
@@ -341,7 +344,16 @@ async fn login(
                 event = event.details(json!({ "reason": "no_account" }));
             }
             audit::record(&state.db, event).await?;
-            page.error = Some(BAD_CREDENTIALS.into());
+            // Only someone who knows the password learns that the account is disabled.
+            let disabled = verified && other.as_ref().is_some_and(|u| u.disabled_at.is_some());
+            page.error = Some(if disabled {
+                DISABLED.into()
+            } else {
+                BAD_CREDENTIALS.into()
+            });
+            if disabled {
+                return render::page_with_status(StatusCode::FORBIDDEN, &page);
+            }
             return render::page_with_status(StatusCode::UNAUTHORIZED, &page);
         }
     };

@@ -10,7 +10,6 @@
 pub mod admin;
 pub mod analytics;
 pub mod api;
-pub mod areas;
 pub mod assets;
 pub mod auth;
 pub mod calendar;
@@ -136,7 +135,6 @@ pub fn router(state: AppState) -> Router {
     let pages = Router::new()
         .merge(auth::router())
         .merge(dashboard::router())
-        .merge(areas::router())
         .merge(settings::router())
         .merge(connections::router())
         .merge(catalog_sync::router())

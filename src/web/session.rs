@@ -56,15 +56,37 @@ pub async fn log_out(session: &Session) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Records the user's new epoch in this session after they changed their password, so this
-/// session survives while every other one ends.
-pub async fn refresh_epoch(session: &Session, user: &users::Model) -> Result<(), AppError> {
+/// Records the user's new epoch in this session after they changed their password (or ended
+/// their other sessions), so this session survives while every other one ends. The session gets
+/// a new id, saved at once; it is returned so the caller can keep it while ending the others.
+pub async fn refresh_epoch(
+    session: &Session,
+    user: &users::Model,
+) -> Result<Option<tower_sessions::session::Id>, AppError> {
     if let Some(mut auth) = session.get::<Auth>(AUTH).await? {
         auth.epoch = user.session_epoch;
         session.cycle_id().await?;
         session.insert(AUTH, auth).await?;
+        session.save().await?;
     }
-    Ok(())
+    Ok(session.id())
+}
+
+/// Ends every session of `user_id` but `keep`, wherever it is: the records leave Redis, so each
+/// one's next request is anonymous (and sent to the login form). Returns how many ended.
+///
+/// Callers that must be sure no request in flight writes an ended session back also move the
+/// user's `session_epoch` on (as a password change does): `load_user` refuses old epochs.
+pub async fn end_sessions(
+    state: &AppState,
+    user_id: Uuid,
+    keep: Option<&tower_sessions::session::Id>,
+) -> anyhow::Result<usize> {
+    Ok(
+        crate::web::session_store::RedisSessionStore::new(state.redis.clone())
+            .end_user_sessions(user_id, keep)
+            .await?,
+    )
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]

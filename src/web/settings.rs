@@ -35,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .route("/settings", get(show))
         .route("/settings/time-zone", post(set_time_zone))
         .route("/settings/password", post(change_password))
+        .route("/settings/sessions/end-others", post(end_other_sessions))
         .route("/settings/utm-campaign", post(set_utm_campaign))
         .route("/settings/api-tokens", post(create_token))
         .route("/settings/api-tokens/{id}/revoke", post(revoke_token))
@@ -355,12 +356,14 @@ async fn change_password(
     active.session_epoch = Set(epoch);
     active.updated_at = Set(Utc::now());
     let user = active.update(&state.db).await?;
-    session::refresh_epoch(&session, &user).await?;
+    let kept = session::refresh_epoch(&session, &user).await?;
+    let ended = session::end_sessions(&state, user.id, kept.as_ref()).await?;
     audit::record(
         &state.db,
         audit::Event::new(Action::PasswordChanged)
             .actor(user.id)
-            .ip(ip),
+            .ip(ip)
+            .details(json!({ "sessions_ended": ended })),
     )
     .await?;
     session::flash(
@@ -370,4 +373,37 @@ async fn change_password(
     )
     .await?;
     Ok(Redirect::to("/settings").into_response())
+}
+
+/// "Log out other sessions": every session of this user ends but this one.
+async fn end_other_sessions(
+    State(state): State<AppState>,
+    session: Session,
+    ClientIp(ip): ClientIp,
+    CurrentUser(user): CurrentUser,
+) -> Result<Response, AppError> {
+    // The epoch moves on too, so a request of another session still in flight can't write
+    // its session back to life.
+    let epoch = user.session_epoch.wrapping_add(1);
+    let mut active: users::ActiveModel = user.into();
+    active.session_epoch = Set(epoch);
+    active.updated_at = Set(Utc::now());
+    let user = active.update(&state.db).await?;
+    let kept = session::refresh_epoch(&session, &user).await?;
+    let ended = session::end_sessions(&state, user.id, kept.as_ref()).await?;
+    audit::record(
+        &state.db,
+        audit::Event::new(Action::OtherSessionsEnded)
+            .actor(user.id)
+            .ip(ip)
+            .details(json!({ "sessions_ended": ended })),
+    )
+    .await?;
+    let message = match ended {
+        0 => "You weren't logged in anywhere else. This is your only session.".to_owned(),
+        1 => "Your one other session has been logged out. You're still logged in here.".to_owned(),
+        n => format!("Your {n} other sessions have been logged out. You're still logged in here."),
+    };
+    session::flash(&session, FlashKind::Success, message).await?;
+    Ok(Redirect::to("/settings#sessions").into_response())
 }

@@ -1,6 +1,7 @@
 //! The one integration-test binary. Every test spawns the real app against its own database.
 
 mod accounts;
+mod admin;
 mod api_tokens;
 mod best_time;
 mod catalog;
@@ -22,6 +23,7 @@ mod products;
 mod publishing;
 mod security;
 mod ssrf;
+mod sessions;
 mod studio;
 mod stylesheet;
 mod tt_yt_metrics;
