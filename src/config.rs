@@ -56,6 +56,9 @@ pub struct Config {
     pub public_base_url: Url,
     pub oauth_callback_base_url: Url,
     pub cors_origins: Vec<String>,
+    /// `OUTBOUND_ALLOWED_ORIGINS`: origins a user-supplied URL (a webhook endpoint) may use
+    /// even over plain http, e.g. a receiver on this machine while developing.
+    pub outbound_allowed_origins: Vec<String>,
     /// Signing secret for cookies and signed media links.
     pub jwt_secret: SecretString,
     pub encryption_keys: KeyRing,
@@ -234,6 +237,27 @@ impl Config {
             })
             .unwrap_or_default();
 
+        let outbound_allowed_origins: Vec<String> = r
+            .get("OUTBOUND_ALLOWED_ORIGINS")
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .filter_map(|o| match Url::parse(o) {
+                        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
+                            Some(origin_of(&u))
+                        }
+                        _ => {
+                            r.problem(format!(
+                                "OUTBOUND_ALLOWED_ORIGINS contains {o:?}, which is not an origin. List origins like http://127.0.0.1:9000, separated by commas."
+                            ));
+                            None
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+
         let public_origin = origin_of(&public_base_url);
         let callback_origin = origin_of(&oauth_callback_base_url);
         if callback_origin != public_origin && !cors_origins.contains(&callback_origin) {
@@ -395,6 +419,7 @@ impl Config {
             public_base_url,
             oauth_callback_base_url,
             cors_origins,
+            outbound_allowed_origins,
             jwt_secret,
             encryption_keys,
             session_idle_timeout,

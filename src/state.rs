@@ -30,6 +30,8 @@ pub struct AppState {
     pub sync_queue: crate::jobs::sync_catalog::Enqueuer,
     /// The AI Studio: which provider writes, and its per-user allowance.
     pub studio: crate::studio::Studio,
+    /// Users' webhook endpoints, and sending to them ("Send test").
+    pub webhooks: crate::webhooks::Webhooks,
 }
 
 impl AppState {
@@ -53,6 +55,7 @@ impl AppState {
         let sync_queue =
             crate::jobs::sync_catalog::Enqueuer::new(config.redis_url(), &config.redis_key_prefix);
         let studio = crate::studio::Studio::from_config(&config);
+        let webhooks = crate::webhooks::Webhooks::from_config(db.clone(), &config);
         let config = Arc::new(config);
         let connections = Connections::new(
             db.clone(),
@@ -70,6 +73,7 @@ impl AppState {
             csp,
             sync_queue,
             studio,
+            webhooks,
         })
     }
 }

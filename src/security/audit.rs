@@ -26,6 +26,10 @@ pub enum Action {
     ConnectionNeedsReauth,
     ConnectionTokenUndecryptable,
     KeysRotated,
+    WebhookCreated,
+    WebhookEnabled,
+    WebhookDisabled,
+    WebhookDeleted,
 }
 
 impl Action {
@@ -47,6 +51,10 @@ impl Action {
             Action::ConnectionNeedsReauth => "connection.needs_reauth",
             Action::ConnectionTokenUndecryptable => "connection.token_undecryptable",
             Action::KeysRotated => "keys.rotated",
+            Action::WebhookCreated => "webhook.created",
+            Action::WebhookEnabled => "webhook.enabled",
+            Action::WebhookDisabled => "webhook.disabled",
+            Action::WebhookDeleted => "webhook.deleted",
         }
     }
 }

@@ -30,6 +30,7 @@ pub mod render;
 pub mod session;
 pub mod session_store;
 pub mod settings;
+pub mod webhooks;
 pub mod studio;
 
 use std::sync::Arc;
@@ -136,6 +137,7 @@ pub fn router(state: AppState) -> Router {
         .merge(dashboard::router())
         .merge(areas::router())
         .merge(settings::router())
+        .merge(webhooks::router())
         .merge(connections::router())
         .merge(catalog_sync::router())
         .merge(compose::router())

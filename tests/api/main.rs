@@ -23,6 +23,7 @@ mod security;
 mod studio;
 mod stylesheet;
 mod tt_yt_metrics;
+mod webhooks;
 mod x_metrics;
 
 mod helpers;
