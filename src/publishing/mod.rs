@@ -14,6 +14,8 @@
 //! - Failures are classified: retryable (backoff with jitter, or the platform's reset time),
 //!   auth (one refresh, then the account needs reconnecting), permanent (the platform's reason).
 //!   Every attempt is a row in `jobs`.
+//! - A target becoming `published`, `failed` or `unknown` queues the owner's webhooks in the same
+//!   statement's transaction, by a trigger (`crate::webhooks`), whichever path changed it.
 
 pub mod progress;
 

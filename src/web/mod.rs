@@ -30,8 +30,8 @@ pub mod render;
 pub mod session;
 pub mod session_store;
 pub mod settings;
-pub mod webhooks;
 pub mod studio;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -165,10 +165,7 @@ async fn create(
         }
     };
     let txn = state.db.begin().await?;
-    let (endpoint, secret) = state
-        .webhooks
-        .create(&txn, user.id, &url, &chosen)
-        .await?;
+    let (endpoint, secret) = state.webhooks.create(&txn, user.id, &url, &chosen).await?;
     audit::record(
         &txn,
         audit::Event::new(Action::WebhookCreated)

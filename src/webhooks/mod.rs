@@ -138,7 +138,10 @@ pub fn parse_url(input: &str, allowed_origins: &[String]) -> Result<Url, String>
         return Err("The URL needs a host name, like https://example.com/hooks.".into());
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err("Leave the user name and password out of the URL; we sign every request instead.".into());
+        return Err(
+            "Leave the user name and password out of the URL; we sign every request instead."
+                .into(),
+        );
     }
     let allowed = allowed_origins.contains(&crate::config::origin_of(&url));
     match url.scheme() {
@@ -410,7 +413,8 @@ impl Webhooks {
         .all(&self.db)
         .await?;
         let count = due.len();
-        let results = futures::future::join_all(due.into_iter().map(|d| self.deliver(d, now))).await;
+        let results =
+            futures::future::join_all(due.into_iter().map(|d| self.deliver(d, now))).await;
         for r in results {
             r?;
         }
@@ -520,6 +524,81 @@ impl Webhooks {
     }
 }
 
+/// What [`rotate_secrets`] did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct SecretRotation {
+    pub rotated: u64,
+    /// Secrets no configured key opens: their endpoints are switched off (add them again).
+    pub unreadable: u64,
+}
+
+/// `picscripter rotate-keys` for webhook secrets: re-seals every secret on an old key under the
+/// current one, each row in its own transaction with the row locked, so it can be interrupted
+/// and run again.
+pub async fn rotate_secrets(
+    db: &DatabaseConnection,
+    cipher: &TokenCipher,
+) -> Result<SecretRotation, sea_orm::DbErr> {
+    #[derive(FromQueryResult)]
+    struct Sealed {
+        id: Uuid,
+        secret_enc: Vec<u8>,
+    }
+    let current = cipher.current_version() as i32;
+    let ids: Vec<Uuid> = db
+        .query_all_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT id FROM webhook_endpoints WHERE key_version <> $1 ORDER BY id",
+            [current.into()],
+        ))
+        .await?
+        .iter()
+        .filter_map(|r| r.try_get_by_index::<Uuid>(0).ok())
+        .collect();
+    let mut report = SecretRotation::default();
+    for id in ids {
+        let txn = db.begin().await?;
+        let Some(row) = Sealed::find_by_statement(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT id, secret_enc FROM webhook_endpoints WHERE id = $1 AND key_version <> $2 FOR UPDATE",
+            [id.into(), current.into()],
+        ))
+        .one(&txn)
+        .await?
+        else {
+            txn.commit().await?;
+            continue;
+        };
+        match cipher.decrypt(&row.secret_enc, &secret_aad(row.id)) {
+            Ok(secret) => {
+                txn.execute_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "UPDATE webhook_endpoints SET secret_enc = $2, key_version = $3, updated_at = now() WHERE id = $1",
+                    [
+                        row.id.into(),
+                        cipher.encrypt(&secret, &secret_aad(row.id)).into(),
+                        current.into(),
+                    ],
+                ))
+                .await?;
+                report.rotated += 1;
+            }
+            Err(_) => {
+                // Unsignable for good; stop sending rather than fail every delivery.
+                txn.execute_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "UPDATE webhook_endpoints SET enabled = false, updated_at = now() WHERE id = $1",
+                    [row.id.into()],
+                ))
+                .await?;
+                report.unreadable += 1;
+            }
+        }
+        txn.commit().await?;
+    }
+    Ok(report)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -542,10 +621,22 @@ mod tests {
         let allowed = vec!["http://127.0.0.1:9000".to_owned()];
         assert!(parse_url("https://example.com/hooks", &[]).is_ok());
         assert!(parse_url("http://127.0.0.1:9000/hooks", &allowed).is_ok());
-        assert!(parse_url("http://example.com/hooks", &allowed).unwrap_err().contains("https"));
-        assert!(parse_url("example.com/hooks", &[]).unwrap_err().contains("full URL"));
+        assert!(
+            parse_url("http://example.com/hooks", &allowed)
+                .unwrap_err()
+                .contains("https")
+        );
+        assert!(
+            parse_url("example.com/hooks", &[])
+                .unwrap_err()
+                .contains("full URL")
+        );
         assert!(parse_url("ftp://example.com/", &[]).is_err());
-        assert!(parse_url("https://user:pw@example.com/", &[]).unwrap_err().contains("password"));
+        assert!(
+            parse_url("https://user:pw@example.com/", &[])
+                .unwrap_err()
+                .contains("password")
+        );
         assert!(parse_url("   ", &[]).unwrap_err().contains("Enter"));
     }
 

@@ -167,13 +167,15 @@ async fn a_published_post_sends_a_signed_post_published_event() {
     );
 
     // The delivery log shows it, answered 200.
-    eventually(
-        "the attempt is logged",
-        Duration::from_secs(10),
-        || async { app.scalar_i64("SELECT count(*) FROM webhook_attempts").await == 1 },
-    )
+    eventually("the attempt is logged", Duration::from_secs(10), || async {
+        app.scalar_i64("SELECT count(*) FROM webhook_attempts")
+            .await
+            == 1
+    })
     .await;
-    let (_, html) = app.get_html(&format!("/settings/webhooks/{endpoint}")).await;
+    let (_, html) = app
+        .get_html(&format!("/settings/webhooks/{endpoint}"))
+        .await;
     assert_eq!(texts(&html, ".delivery-event"), vec!["post.published"]);
     assert_eq!(texts(&html, ".delivery-outcome"), vec!["200"]);
     assert_eq!(texts(&html, ".delivery-attempt"), vec!["1"]);
@@ -235,7 +237,9 @@ async fn a_failing_receiver_is_retried_with_backoff_and_the_log_shows_each_attem
         "every retry carries the same delivery id"
     );
 
-    let (_, html) = app.get_html(&format!("/settings/webhooks/{endpoint}")).await;
+    let (_, html) = app
+        .get_html(&format!("/settings/webhooks/{endpoint}"))
+        .await;
     assert_eq!(texts(&html, ".delivery-outcome"), vec!["500"; 6]);
     assert_eq!(
         texts(&html, ".delivery-attempt"),
@@ -293,7 +297,11 @@ async fn connection_needs_reauth_is_sent_once_when_a_connection_is_marked() {
         .await
         .unwrap();
     assert_eq!(
-        app.state.webhooks.deliver_due(Utc::now(), 50).await.unwrap(),
+        app.state
+            .webhooks
+            .deliver_due(Utc::now(), 50)
+            .await
+            .unwrap(),
         1
     );
 
@@ -315,7 +323,9 @@ async fn send_test_delivers_at_once_and_shows_in_the_log() {
     app.signed_up_user().await;
     let (endpoint, secret) =
         add_endpoint(&app, &format!("{}/hooks", server.uri()), &["post.failed"]).await;
-    let (_, html) = app.get_html(&format!("/settings/webhooks/{endpoint}")).await;
+    let (_, html) = app
+        .get_html(&format!("/settings/webhooks/{endpoint}"))
+        .await;
     assert!(html.contains("Nothing sent yet."));
 
     let res = app
@@ -328,7 +338,9 @@ async fn send_test_delivers_at_once_and_shows_in_the_log() {
     assert_eq!(event["type"], "webhook.test");
     assert_eq!(header(&requests[0], "picscripter-event"), "webhook.test");
 
-    let (_, html) = app.get_html(&format!("/settings/webhooks/{endpoint}")).await;
+    let (_, html) = app
+        .get_html(&format!("/settings/webhooks/{endpoint}"))
+        .await;
     assert!(
         html.contains("The test event was delivered; your endpoint answered 200."),
         "{html}"
@@ -410,10 +422,16 @@ async fn a_bad_url_or_no_event_is_explained_next_to_the_field_and_nothing_is_sav
             error.len() == 1 && error[0].contains(says),
             "{url:?}: {error:?}"
         );
-        assert!(html.contains(&format!("value=\"{url}\"")), "the input is kept");
+        assert!(
+            html.contains(&format!("value=\"{url}\"")),
+            "the input is kept"
+        );
     }
     let res = app
-        .post_form("/settings/webhooks", &[("url", "https://shop.example.com/hooks")])
+        .post_form(
+            "/settings/webhooks",
+            &[("url", "https://shop.example.com/hooks")],
+        )
         .await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = res.text().await.unwrap();
@@ -422,5 +440,54 @@ async fn a_bad_url_or_no_event_is_explained_next_to_the_field_and_nothing_is_sav
         vec!["Choose at least one event to send."]
     );
     assert!(texts(&html, "#url-error").is_empty());
-    assert_eq!(app.scalar_i64("SELECT count(*) FROM webhook_endpoints").await, 0);
+    assert_eq!(
+        app.scalar_i64("SELECT count(*) FROM webhook_endpoints")
+            .await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn rotate_keys_reseals_webhook_secrets_so_they_still_sign_with_only_the_new_key() {
+    const KEY_2: &str = "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=";
+    let server = receiver(200).await;
+    let app = app_for(&server).await;
+    app.signed_up_user().await;
+    let user = app.newest_user_id().await;
+    let (endpoint, secret) =
+        add_endpoint(&app, &format!("{}/hooks", server.uri()), &["post.failed"]).await;
+    let ring = |keys: String, current: &str| {
+        let mut env = app.env.clone();
+        env.insert("ENCRYPTION_KEYS_JSON".into(), keys);
+        env.insert("ENCRYPTION_KEY_CURRENT".into(), current.into());
+        picscripter::config::Config::from_env(&env)
+            .unwrap()
+            .encryption_keys
+    };
+    let both = picscripter::security::cipher::TokenCipher::new(ring(
+        format!("{{\"1\":\"{}\",\"2\":\"{KEY_2}\"}}", crate::helpers::KEY_1),
+        "2",
+    ));
+    let report = picscripter::webhooks::rotate_secrets(&app.db, &both)
+        .await
+        .unwrap();
+    assert_eq!((report.rotated, report.unreadable), (1, 0));
+    let again = picscripter::webhooks::rotate_secrets(&app.db, &both)
+        .await
+        .unwrap();
+    assert_eq!(again.rotated, 0, "a second run changes nothing");
+
+    let only_new = picscripter::webhooks::Webhooks::new(
+        app.db.clone(),
+        picscripter::security::cipher::TokenCipher::new(ring(
+            format!("{{\"2\":\"{KEY_2}\"}}"),
+            "2",
+        )),
+        std::sync::Arc::new(picscripter::webhooks::ReqwestTransport::new()),
+        vec![server.uri()],
+    );
+    let endpoint = only_new.endpoint_of(user, endpoint).await.unwrap().unwrap();
+    assert!(only_new.send_test(&endpoint).await.unwrap().delivered);
+    let requests = server.received_requests().await.unwrap();
+    verified(&requests[0], &secret);
 }
