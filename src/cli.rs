@@ -226,6 +226,19 @@ async fn rotate_keys() -> anyhow::Result<()> {
             String::new()
         }
     );
+    let hooks = crate::webhooks::rotate_secrets(&db, &cipher).await?;
+    println!(
+        "Re-encrypted {} webhook secret(s).{}",
+        hooks.rotated,
+        if hooks.unreadable > 0 {
+            format!(
+                " {} could not be read with any configured key; those endpoints are switched off and must be added again.",
+                hooks.unreadable
+            )
+        } else {
+            String::new()
+        }
+    );
     Ok(())
 }
 

@@ -239,6 +239,7 @@ impl Config {
             })
             .unwrap_or_default();
 
+
         let public_origin = origin_of(&public_base_url);
         let callback_origin = origin_of(&oauth_callback_base_url);
         if callback_origin != public_origin && !cors_origins.contains(&callback_origin) {

@@ -39,4 +39,5 @@ pub mod state;
 pub mod studio;
 pub mod telemetry;
 pub mod web;
+pub mod webhooks;
 pub mod worker;

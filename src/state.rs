@@ -32,6 +32,8 @@ pub struct AppState {
     pub studio: crate::studio::Studio,
     /// Fetches addresses users (or their shops) chose, refusing any that point inside.
     pub outbound: crate::net::SafeFetch,
+    /// Users' webhook endpoints, and sending to them ("Send test").
+    pub webhooks: crate::webhooks::Webhooks,
 }
 
 impl AppState {
@@ -56,6 +58,7 @@ impl AppState {
             crate::jobs::sync_catalog::Enqueuer::new(config.redis_url(), &config.redis_key_prefix);
         let studio = crate::studio::Studio::from_config(&config);
         let outbound = crate::net::SafeFetch::new(&config);
+        let webhooks = crate::webhooks::Webhooks::from_config(db.clone(), &config);
         let config = Arc::new(config);
         let connections = Connections::new(
             db.clone(),
@@ -74,6 +77,7 @@ impl AppState {
             sync_queue,
             studio,
             outbound,
+            webhooks,
         })
     }
 }

@@ -33,10 +33,11 @@ pub fn worker_id() -> String {
 }
 
 /// Runs the worker until `shutdown` resolves.
-/// The scheduled (cron) jobs this worker runs with `features`: the catalog schedule always,
+/// The scheduled (cron) jobs this worker runs with `features`: the catalog schedule and webhook
+/// delivery always,
 /// engagement collection with `METRICS_ENGAGEMENT`, token refresh with `FEATURE_TOKEN_REFRESH`.
 pub fn cron_jobs(features: &crate::config::Features) -> Vec<&'static str> {
-    let mut jobs = vec![CATALOG_SCHEDULE];
+    let mut jobs = vec![CATALOG_SCHEDULE, DELIVER_WEBHOOKS];
     if features.metrics_engagement {
         jobs.push(COLLECT_METRICS);
     }
@@ -47,6 +48,7 @@ pub fn cron_jobs(features: &crate::config::Features) -> Vec<&'static str> {
 }
 
 const CATALOG_SCHEDULE: &str = "catalog-schedule";
+const DELIVER_WEBHOOKS: &str = "deliver-webhooks";
 const COLLECT_METRICS: &str = "collect-metrics";
 const REFRESH_TOKENS: &str = "refresh-tokens";
 
@@ -176,6 +178,13 @@ pub async fn run(
                 .data(sync_scheduler.clone())
                 .build(sync_catalog::on_tick)
         });
+    let webhooks = crate::webhooks::Webhooks::from_config(db.clone(), &config);
+    monitor = monitor.register(move |_restarts| {
+        WorkerBuilder::new(DELIVER_WEBHOOKS)
+            .backend(CronScheduler::new(crate::jobs::deliver_webhooks::schedule()))
+            .data(webhooks.clone())
+            .build(crate::jobs::deliver_webhooks::on_tick)
+    });
     let crons = cron_jobs(&config.features);
     tracing::info!(?crons, "scheduled jobs");
     if crons.contains(&COLLECT_METRICS) {

@@ -12,6 +12,7 @@ mod m20261125_000002_post_networks;
 mod m20261125_000003_catalog_sync;
 mod m20261207_000004_metrics_collection;
 mod m20261208_000005_metrics_latest;
+mod m20261208_000007_webhooks;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_catalog_sync::Migration),
             Box::new(m20261207_000004_metrics_collection::Migration),
             Box::new(m20261208_000005_metrics_latest::Migration),
+            Box::new(m20261208_000007_webhooks::Migration),
         ]
     }
 }

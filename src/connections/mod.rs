@@ -244,6 +244,8 @@ impl Connections {
         reason: &str,
         undecryptable: bool,
     ) -> Result<(), sea_orm::DbErr> {
+        // The status change queues the owner's `connection.needs_reauth` webhooks in the same
+        // transaction, by a trigger (`crate::webhooks`).
         connections::Entity::update_many()
             .col_expr(
                 connections::Column::Status,

@@ -2,6 +2,7 @@
 //! the function that enqueues it. apalis stays behind this module; nothing else names it.
 
 pub mod collect_metrics;
+pub mod deliver_webhooks;
 pub mod dispatch;
 pub mod heartbeat;
 pub mod publish;

@@ -16,6 +16,8 @@
 //!   Every attempt is a row in `jobs`.
 //! - Nothing of a disabled account is dispatched or claimed (`users.disabled_at`); see
 //!   `crate::admin` for what disabling and enabling do to its scheduled posts.
+//! - A target becoming `published`, `failed` or `unknown` queues the owner's webhooks in the same
+//!   statement's transaction, by a trigger (`crate::webhooks`), whichever path changed it.
 
 pub mod progress;
 

@@ -31,6 +31,10 @@ pub enum Action {
     OtherSessionsEnded,
     UserDisabled,
     UserEnabled,
+    WebhookCreated,
+    WebhookEnabled,
+    WebhookDisabled,
+    WebhookDeleted,
 }
 
 impl Action {
@@ -80,6 +84,10 @@ impl Action {
             Action::OtherSessionsEnded => "user.other_sessions_ended",
             Action::UserDisabled => "admin.user_disabled",
             Action::UserEnabled => "admin.user_enabled",
+            Action::WebhookCreated => "webhook.created",
+            Action::WebhookEnabled => "webhook.enabled",
+            Action::WebhookDisabled => "webhook.disabled",
+            Action::WebhookDeleted => "webhook.deleted",
         }
     }
 }

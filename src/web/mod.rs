@@ -32,6 +32,7 @@ pub mod session;
 pub mod session_store;
 pub mod settings;
 pub mod studio;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -136,6 +137,7 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::router())
         .merge(dashboard::router())
         .merge(settings::router())
+        .merge(webhooks::router())
         .merge(connections::router())
         .merge(catalog_sync::router())
         .merge(compose::router())

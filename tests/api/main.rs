@@ -27,6 +27,7 @@ mod sessions;
 mod studio;
 mod stylesheet;
 mod tt_yt_metrics;
+mod webhooks;
 mod x_metrics;
 
 mod helpers;
