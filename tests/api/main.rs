@@ -19,6 +19,7 @@ mod pages;
 mod posts;
 mod products;
 mod publishing;
+mod rate_limits;
 mod security;
 mod studio;
 mod stylesheet;
