@@ -9,6 +9,7 @@ mod cli;
 mod connections;
 mod dashboards;
 mod fb_li_metrics;
+mod fuzz_smoke;
 mod gemini;
 mod health;
 mod ig_pin_metrics;
