@@ -91,7 +91,7 @@ pub struct Config {
     pub trust_proxy: bool,
     /// General per-IP ceiling: requests per minute, with a burst of a tenth of that.
     pub rate_limit_per_minute: u32,
-    /// Per API token: requests per minute, with a burst of a tenth of that.
+    /// Per API token: requests per fixed minute, counted in Redis so all web processes share it.
     pub api_rate_limit_per_minute: u32,
     pub log_format: LogFormat,
     /// Publish jobs a worker runs at once.
@@ -238,7 +238,6 @@ impl Config {
                     .collect()
             })
             .unwrap_or_default();
-
 
         let public_origin = origin_of(&public_base_url);
         let callback_origin = origin_of(&oauth_callback_base_url);
@@ -392,8 +391,7 @@ impl Config {
         let metrics_token = r.get("METRICS_TOKEN").map(SecretString::from);
         let trust_proxy = r.bool("TRUST_PROXY", false);
         let rate_limit_per_minute = r.number("RATE_LIMIT_PER_MINUTE", 600u32, 10, 1_000_000);
-        let api_rate_limit_per_minute =
-            r.number("API_RATE_LIMIT_PER_MINUTE", 300u32, 10, 1_000_000);
+        let api_rate_limit_per_minute = r.number("API_RATE_LIMIT_PER_MINUTE", 120u32, 1, 1_000_000);
         let worker_concurrency = r.number("WORKER_CONCURRENCY", 64usize, 1, 4096);
         let publish_lease_secs = r.number("PUBLISH_LEASE_SECS", 60u64, 5, 3600);
         let publish_max_attempts = r.number("PUBLISH_MAX_ATTEMPTS", 6u32, 1, 100);

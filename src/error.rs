@@ -294,6 +294,12 @@ pub async fn render(State(state): State<AppState>, req: Request, next: Next) -> 
             let mut info = ErrorInfo::for_status(status);
             if status == StatusCode::TOO_MANY_REQUESTS {
                 info.retry_after_secs = retry_after(&res);
+                if let Some(secs) = info.retry_after_secs {
+                    info.message = format!(
+                        "There have been too many requests from your address. Try again in {}.",
+                        crate::security::throttle::wait_in_words(secs)
+                    );
+                }
             }
             info
         }

@@ -521,8 +521,8 @@ impl Adapter for Catalog {
         .await?
         .unwrap_or_default();
         let days: Vec<DayCount> = serde_json::from_value(summary.days.clone()).unwrap_or_default();
-        let products: Vec<ProductRow> =
-            serde_json::from_value(summary.top.clone()).map_err(|e| DbErr::Custom(e.to_string()))?;
+        let products: Vec<ProductRow> = serde_json::from_value(summary.top.clone())
+            .map_err(|e| DbErr::Custom(e.to_string()))?;
         let Summary {
             promoted,
             promoted_before,

@@ -1120,6 +1120,53 @@ mod tests {
             }
 
             #[test]
+            fn ascii_without_links_weighs_exactly_its_character_count(text in "[ -~]{0,80}") {
+                prop_assume!(urls(&text).is_empty());
+                prop_assert_eq!(x_weighted_length(&text), text.chars().count());
+            }
+
+            #[test]
+            fn ascii_never_weighs_less_than_its_characters_unless_a_long_link_is_shortened(
+                text in "[ -~]{0,80}",
+            ) {
+                let saved: usize = urls(&text)
+                    .iter()
+                    .map(|u| u.chars().count().saturating_sub(X_URL_LENGTH))
+                    .sum();
+                prop_assert!(x_weighted_length(&text) + saved >= text.chars().count());
+            }
+
+            #[test]
+            fn weights_add_up_across_a_space(
+                a in "[a-zA-Z0-9 日本語é,!?👍🏽]{0,30}",
+                b in "[a-zA-Z0-9 日本語é,!?👍🏽]{0,30}",
+            ) {
+                let joined = format!("{a} {b}");
+                prop_assert_eq!(
+                    x_weighted_length(&joined),
+                    x_weighted_length(&a) + 1 + x_weighted_length(&b)
+                );
+            }
+
+            #[test]
+            fn every_link_weighs_23_however_long_it_is(
+                before in "[a-zA-Z 日本語]{0,20}",
+                host in "[a-z]{1,30}",
+                tld in prop::sample::select(vec!["com", "de", "io", "shop"]),
+                path in "(/[a-z0-9-]{1,40}){0,3}",
+                scheme in prop::sample::select(vec!["", "http://", "https://"]),
+                after in "[a-zA-Z 日本語]{0,20}",
+            ) {
+                let link = format!("{scheme}{host}.{tld}{path}");
+                let text = format!("{before} {link} {after}");
+                prop_assert_eq!(urls(&text), vec![link.as_str()]);
+                prop_assert_eq!(
+                    x_weighted_length(&text),
+                    x_weighted_length(&before) + 1 + X_URL_LENGTH + 1 + x_weighted_length(&after)
+                );
+            }
+
+            #[test]
             fn text_without_links_weighs_between_one_and_two_per_character(text in "[a-zA-Z0-9 日本語é,!?]{0,60}") {
                 prop_assume!(urls(&text).is_empty());
                 let n = text.chars().count();

@@ -715,5 +715,56 @@ mod tests {
             let again = local_to_utc(&local.date, &local.time, tz, local.fold).unwrap();
             prop_assert_eq!(again, instant);
         }
+
+    }
+
+    proptest! {
+        // Each case checks two whole days minute by minute; a few dozen zone-years suffice.
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// Over the whole day the clocks spring forward, every local minute either exists and
+        /// maps to an instant shown as that same minute, or is reported as missing together with
+        /// the jump it falls into; none is moved silently. The missing minutes are exactly the
+        /// length of the jump.
+        #[test]
+        fn on_a_spring_forward_day_gap_times_are_reported_and_no_time_is_shifted(
+            z in 0..ZONES.len(),
+            year in 2000i32..2031,
+        ) {
+            let tz = zone(ZONES[z]);
+            let noon = |d: NaiveDate| d.and_hms_opt(12, 0, 0).unwrap().and_utc();
+            let first = NaiveDate::from_ymd_opt(year, 1, 1).unwrap();
+            // Days whose offset is larger than the previous day's: the clocks went forward.
+            let forward = (1..366)
+                .map(|i| first + Duration::days(i))
+                .filter(|d| d.year() == year)
+                .find(|d| offset_at(tz, noon(*d)) > offset_at(tz, noon(*d - Duration::days(1))));
+            let Some(day) = forward else { return Ok(()); };
+            let jump = offset_at(tz, noon(day)) - offset_at(tz, noon(day - Duration::days(1)));
+            // The jump may happen at midnight (the day before's noon to this one's).
+            let mut missing = 0;
+            for date in [day - Duration::days(1), day] {
+                let date_s = date.format("%Y-%m-%d").to_string();
+                for minute in 0..(24 * 60) {
+                    let time = format!("{:02}:{:02}", minute / 60, minute % 60);
+                    let local = date.and_hms_opt(minute / 60, minute % 60, 0).unwrap();
+                    match local_to_utc(&date_s, &time, tz, None) {
+                        Ok(t) => {
+                            let shown = LocalTime::of(t, tz);
+                            prop_assert_eq!((&shown.date, &shown.time), (&date_s, &time));
+                        }
+                        Err(ScheduleError::DoesNotExist { local: l, jumps_from, jumps_to, .. }) => {
+                            prop_assert_eq!(l, local);
+                            prop_assert!(jumps_from <= local && local < jumps_to);
+                            prop_assert_eq!((jumps_to - jumps_from).num_seconds(), i64::from(jump));
+                            missing += 1;
+                        }
+                        Err(ScheduleError::Ambiguous { .. }) => {}
+                        Err(other) => prop_assert!(false, "{date_s} {time}: {other:?}"),
+                    }
+                }
+            }
+            prop_assert_eq!(missing * 60, jump);
+        }
     }
 }

@@ -364,8 +364,19 @@ impl From<Refusal> for ProbeError {
 /// Blocking: run it on a blocking thread.
 pub fn probe(path: &Path, format: Format, len: u64) -> Result<Probed, ProbeError> {
     match format.kind() {
-        MediaKind::Image => probe_image(path, format),
-        MediaKind::Video => probe_video(path, format, len),
+        // Photos are at most MEDIA_MAX_IMAGE_BYTES, and the JPEG decoder reads it all anyway.
+        MediaKind::Image => probe_image(&std::fs::read(path)?, format),
+        MediaKind::Video => probe_video(BufReader::new(std::fs::File::open(path)?), format, len),
+    }
+}
+
+/// Everything an upload goes through, on bytes in memory: `sniff` on the head, then `probe`.
+/// The entry point the fuzz targets (`fuzz/`) and their stable stand-in drive with hostile input.
+pub fn probe_bytes(data: &[u8], file_name: &str) -> Result<Probed, ProbeError> {
+    let format = sniff(&data[..data.len().min(SNIFF_BYTES)], file_name)?;
+    match format.kind() {
+        MediaKind::Image => probe_image(data, format),
+        MediaKind::Video => probe_video(Cursor::new(data), format, data.len() as u64),
     }
 }
 
@@ -387,16 +398,14 @@ fn limits() -> image::Limits {
     limits
 }
 
-fn probe_image(path: &Path, format: Format) -> Result<Probed, ProbeError> {
+fn probe_image(data: &[u8], format: Format) -> Result<Probed, ProbeError> {
     let image_format = format
         .image_format()
         .expect("probe_image is only called for photo formats");
-    // Photos are at most MEDIA_MAX_IMAGE_BYTES, and the JPEG decoder reads it all anyway.
-    let data = std::fs::read(path)?;
     let damaged = |_| ProbeError::Refused(Refusal::Damaged(format));
 
     // Step 1: the header alone, so a bomb is refused before any pixel is decoded.
-    let (width, height) = ImageReader::with_format(Cursor::new(&data), image_format)
+    let (width, height) = ImageReader::with_format(Cursor::new(data), image_format)
         .into_dimensions()
         .map_err(damaged)?;
     check_pixels(width, height).map_err(|r| match r {
@@ -404,15 +413,15 @@ fn probe_image(path: &Path, format: Format) -> Result<Probed, ProbeError> {
         other => other,
     })?;
     // The JPEG decoder fills a cut-off file with grey instead of failing; check the structure.
-    if format == Format::Jpeg && !jpeg_is_complete(&data) {
+    if format == Format::Jpeg && !jpeg_is_complete(data) {
         return Err(Refusal::Damaged(format).into());
     }
 
     // Step 2: every pixel, within limits.
     let image = if format == Format::Gif {
-        decode_gif(&data, (width, height))?
+        decode_gif(data, (width, height))?
     } else {
-        let mut reader = ImageReader::with_format(Cursor::new(&data), image_format);
+        let mut reader = ImageReader::with_format(Cursor::new(data), image_format);
         reader.limits(limits());
         let refuse = |e| refusal_for(e, format, (width, height));
         let mut decoder = reader.into_decoder().map_err(refuse)?;
@@ -517,8 +526,11 @@ pub fn jpeg_is_complete(data: &[u8]) -> bool {
     false
 }
 
-fn probe_video(path: &Path, format: Format, len: u64) -> Result<Probed, ProbeError> {
-    let mut file = BufReader::new(std::fs::File::open(path)?);
+fn probe_video<R: Read + Seek>(
+    mut file: R,
+    format: Format,
+    len: u64,
+) -> Result<Probed, ProbeError> {
     if !boxes_fit(&mut file, len)? {
         return Err(Refusal::Damaged(format).into());
     }
@@ -577,30 +589,62 @@ fn probe_video(path: &Path, format: Format, len: u64) -> Result<Probed, ProbeErr
     })
 }
 
-/// Whether every top-level box of an MP4/MOV file lies within its `len` bytes. An upload cut
-/// off mid-way leaves its last box (usually the media data) hanging past the end.
+/// Whether every box of an MP4/MOV file lies within its parent: the top-level boxes within its
+/// `len` bytes (an upload cut off mid-way leaves its last box, usually the media data, hanging
+/// past the end), and the boxes inside the containers the `mp4` crate walks within their
+/// container. The crate loops forever on a child box whose size is 0 (it seeks back to the
+/// same header), so such a file is refused here, before the crate sees it.
 fn boxes_fit(file: &mut (impl Read + Seek), len: u64) -> std::io::Result<bool> {
-    let mut pos = 0u64;
-    while pos < len {
-        if len - pos < 8 {
+    boxes_fit_in(file, 0, len, 0)
+}
+
+/// Boxes whose payload is a sequence of boxes (those the `mp4` crate descends into). Not
+/// `udta`: QuickTime files may end it with a 32-bit zero that isn't a box.
+const CONTAINERS: [&[u8; 4]; 11] = [
+    b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts", b"dinf", b"mvex", b"moof", b"traf",
+    b"mfra",
+];
+
+fn boxes_fit_in(
+    file: &mut (impl Read + Seek),
+    start: u64,
+    end: u64,
+    depth: u32,
+) -> std::io::Result<bool> {
+    if depth > 8 {
+        return Ok(false);
+    }
+    let mut pos = start;
+    while pos < end {
+        if end - pos < 8 {
             return Ok(false);
         }
         file.seek(SeekFrom::Start(pos))?;
         let mut header = [0u8; 8];
         file.read_exact(&mut header)?;
+        let mut header_len = 8;
         let size = match u32::from_be_bytes([header[0], header[1], header[2], header[3]]) {
-            0 => len - pos,
+            // "To the end of the file" is only meaningful at the top level.
+            0 if depth == 0 => end - pos,
+            0 => return Ok(false),
             1 => {
                 let mut large = [0u8; 8];
-                if len - pos < 16 {
+                if end - pos < 16 {
                     return Ok(false);
                 }
                 file.read_exact(&mut large)?;
+                header_len = 16;
                 u64::from_be_bytes(large)
             }
             n => u64::from(n),
         };
-        if size < 8 || size > len - pos {
+        if size < header_len || size > end - pos {
+            return Ok(false);
+        }
+        let kind: [u8; 4] = [header[4], header[5], header[6], header[7]];
+        if CONTAINERS.contains(&&kind)
+            && !boxes_fit_in(file, pos + header_len, pos + size, depth + 1)?
+        {
             return Ok(false);
         }
         pos += size;
@@ -611,6 +655,16 @@ fn boxes_fit(file: &mut (impl Read + Seek), len: u64) -> std::io::Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_video_with_an_empty_box_inside_its_track_is_refused_not_read_forever() {
+        // Found by fuzzing: the `mp4` crate loops on a child box of size 0.
+        let data = include_bytes!("../../fuzz/corpus/media_probe/hang-child-box-size-0.mov");
+        assert!(matches!(
+            probe_bytes(data, "clip.mov"),
+            Err(ProbeError::Refused(Refusal::Damaged(Format::Mov)))
+        ));
+    }
 
     #[test]
     fn formats_come_from_the_bytes_not_the_name() {

@@ -177,4 +177,44 @@ mod tests {
             CipherError::Malformed
         );
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn whatever_is_sealed_opens_again_in_its_place(
+                token in "\\PC{0,200}",
+                place in "[a-z0-9:-]{0,40}",
+            ) {
+                let c = TokenCipher::new(ring(&[(1, 7), (2, 9)], 2));
+                let sealed = c.encrypt(&token.clone().into(), &place);
+                let opened = c.decrypt(&sealed, &place).unwrap();
+                prop_assert_eq!(opened.expose_secret(), token.as_str());
+            }
+
+            #[test]
+            fn any_flipped_bit_is_refused(
+                token in "\\PC{0,64}",
+                at in any::<prop::sample::Index>(),
+                bit in 0u8..8,
+            ) {
+                let c = TokenCipher::new(ring(&[(1, 7)], 1));
+                let mut sealed = c.encrypt(&token.into(), "connections:a:access");
+                let i = at.index(sealed.len());
+                sealed[i] ^= 1 << bit;
+                prop_assert!(c.decrypt(&sealed, "connections:a:access").is_err());
+            }
+
+            #[test]
+            fn sealing_the_same_token_twice_uses_two_nonces(token in "\\PC{0,64}") {
+                let c = TokenCipher::new(ring(&[(1, 7)], 1));
+                let a = c.encrypt(&token.clone().into(), "x");
+                let b = c.encrypt(&token.into(), "x");
+                prop_assert_ne!(&a[5..HEADER], &b[5..HEADER]);
+                prop_assert_ne!(a, b);
+            }
+        }
+    }
 }

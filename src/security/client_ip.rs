@@ -78,26 +78,3 @@ mod tests {
         );
     }
 }
-
-/// The key extractor for the API's per-token limit: the bearer token's hash, or the client's
-/// address for requests without one (which are refused anyway, but shouldn't flood).
-#[derive(Clone, Copy, Debug)]
-pub struct ApiTokenKey {
-    pub trust_proxy: bool,
-}
-
-impl tower_governor::key_extractor::KeyExtractor for ApiTokenKey {
-    type Key = String;
-
-    fn extract<T>(&self, req: &Request<T>) -> Result<Self::Key, tower_governor::GovernorError> {
-        let token = req
-            .headers()
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        Ok(match token {
-            Some(t) => format!("token:{}", super::sha256_hex(t.trim().as_bytes())),
-            None => format!("ip:{}", of_request(req, self.trust_proxy)),
-        })
-    }
-}

@@ -2,7 +2,8 @@
 //!
 //! Failed logins are limited per account and per client address: an attacker can neither guess
 //! one account's password quickly nor spray many accounts from one address. Sign-ups are limited
-//! per address. The limits are fixed windows starting at the first failure.
+//! per address. API calls are limited per token (by its id, never its secret). The limits are
+//! fixed windows starting at the first counted event.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -15,6 +16,7 @@ pub const LOGIN_FAILURES_PER_ACCOUNT: i64 = 5;
 pub const LOGIN_FAILURES_PER_IP: i64 = 20;
 pub const SIGNUP_WINDOW: Duration = Duration::from_secs(60 * 60);
 pub const SIGNUPS_PER_IP: i64 = 10;
+pub const API_WINDOW: Duration = Duration::from_secs(60);
 
 /// Throttled: try again after this many seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +70,21 @@ pub async fn count_signup(redis: &Redis, ip: IpAddr) -> Result<(), LimitOrError>
         .count_in_window(&format!("throttle:signup:ip:{ip}"), SIGNUP_WINDOW)
         .await?;
     if n > SIGNUPS_PER_IP {
+        return Err(LimitOrError::Limited(RetryAfter(ttl.max(1) as u64)));
+    }
+    Ok(())
+}
+
+/// Counts one API call made with the token `token_id`; refuses once `per_minute` is used up.
+pub async fn count_api_call(
+    redis: &Redis,
+    token_id: uuid::Uuid,
+    per_minute: u32,
+) -> Result<(), LimitOrError> {
+    let (n, ttl) = redis
+        .count_in_window(&format!("throttle:api:token:{token_id}"), API_WINDOW)
+        .await?;
+    if n > i64::from(per_minute) {
         return Err(LimitOrError::Limited(RetryAfter(ttl.max(1) as u64)));
     }
     Ok(())

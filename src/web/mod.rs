@@ -56,7 +56,7 @@ use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::error::AppError;
-use crate::security::client_ip::{ApiTokenKey, ClientIpKey};
+use crate::security::client_ip::ClientIpKey;
 use crate::security::{csrf, headers};
 use crate::state::AppState;
 
@@ -167,33 +167,14 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), csrf::verify))
         .layer(session_layer);
 
-    let api_governor = Arc::new(
-        GovernorConfigBuilder::default()
-            .key_extractor(ApiTokenKey {
-                trust_proxy: config.trust_proxy,
-            })
-            .period(Duration::from_millis(
-                (60_000 / config.api_rate_limit_per_minute.max(1) as u64).max(1),
-            ))
-            .burst_size((config.api_rate_limit_per_minute / 10).max(10))
-            .use_headers()
-            .finish()
-            .expect("API rate-limit settings are validated in Config"),
-    );
-    let api_limiter = api_governor.limiter().clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(60));
-        loop {
-            tick.tick().await;
-            api_limiter.retain_recent();
-        }
-    });
     let api = api::router()
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .merge(uploads(api::upload_router()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(GovernorLayer::new(api_governor))
+        // The per-address limit guards the API too (requests without a valid token included);
+        // each token's own allowance is counted in Redis by `api::ApiUser`.
+        .layer(GovernorLayer::new(governor.clone()))
         .layer(tower::util::option_layer(cors));
 
     // Health checks stay outside the rate limit and the session: load balancers poll them.

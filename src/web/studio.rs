@@ -658,10 +658,19 @@ async fn act(
                 }
                 Err(e) => {
                     let status = failure_status(&e);
+                    let retry = match &e {
+                        StudioError::Allowance { retry_after_secs } => Some(*retry_after_secs),
+                        _ => None,
+                    };
                     let (mut s, c) =
                         view(&state, &user, &sent, Some(&input), BTreeMap::new()).await?;
                     s.notice = Some(message_of(e));
-                    respond(ctx, &headers, s, c, status)
+                    let mut res = respond(ctx, &headers, s, c, status)?;
+                    if let Some(secs) = retry {
+                        res.headers_mut()
+                            .insert(axum::http::header::RETRY_AFTER, HeaderValue::from(secs));
+                    }
+                    Ok(res)
                 }
             }
         }

@@ -5,7 +5,6 @@
 
 use std::time::Duration;
 
-
 /// At most this much of a receiver's answer is kept.
 pub const MAX_RESPONSE_BYTES: usize = 1024;
 /// A receiver that hasn't answered within this long has failed this attempt.
@@ -49,7 +48,10 @@ impl WebhookTransport for SafeTransport {
         use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
         let mut map = HeaderMap::new();
         map.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        map.insert(USER_AGENT, HeaderValue::from_static("Picscripter-Webhooks/1"));
+        map.insert(
+            USER_AGENT,
+            HeaderValue::from_static("Picscripter-Webhooks/1"),
+        );
         for (name, value) in headers {
             let value = HeaderValue::from_str(value).map_err(|e| e.to_string())?;
             map.insert(HeaderName::from_static(name), value);

@@ -53,7 +53,7 @@ pub(crate) fn webp(width: u32, height: u32) -> Vec<u8> {
     encode(picture(width, height, 3), ImageFormat::WebP)
 }
 
-fn gif(width: u32, height: u32) -> Vec<u8> {
+pub(crate) fn gif(width: u32, height: u32) -> Vec<u8> {
     encode(picture(width, height, 5), ImageFormat::Gif)
 }
 
@@ -130,7 +130,7 @@ fn png_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
 }
 
 /// A small, well-formed PNG whose header claims 100,000 × 100,000 pixels.
-fn png_bomb() -> Vec<u8> {
+pub(crate) fn png_bomb() -> Vec<u8> {
     let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
     let mut ihdr = Vec::new();
     ihdr.extend_from_slice(&100_000u32.to_be_bytes());

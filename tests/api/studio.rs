@@ -108,7 +108,7 @@ async fn press(
 }
 
 /// The Studio form as the page shows it.
-async fn studio_form(app: &TestApp, path: &str) -> Vec<(String, String)> {
+pub(crate) async fn studio_form(app: &TestApp, path: &str) -> Vec<(String, String)> {
     let (status, html) = app.get_html(path).await;
     assert_eq!(status, StatusCode::OK, "{path}");
     fields_of(&html, "form#studio")
@@ -145,7 +145,7 @@ async fn product(app: &TestApp, user: Uuid, title: &str, description: &str, url:
 
 const MUG_DESCRIPTION: &str = "A speckled stoneware mug, thrown by hand in our studio. It holds a generous cup of coffee. Every glaze is mixed in small batches.";
 
-async fn seller_with_mug(app: &TestApp) -> (Uuid, Uuid) {
+pub(crate) async fn seller_with_mug(app: &TestApp) -> (Uuid, Uuid) {
     app.signed_up_user().await;
     let user = app.newest_user_id().await;
     let mug = product(
@@ -160,7 +160,11 @@ async fn seller_with_mug(app: &TestApp) -> (Uuid, Uuid) {
 }
 
 /// Generates captions for `platforms` from `product`; returns the page.
-async fn generate(app: &TestApp, product: Uuid, platforms: &[Platform]) -> (StatusCode, String) {
+pub(crate) async fn generate(
+    app: &TestApp,
+    product: Uuid,
+    platforms: &[Platform],
+) -> (StatusCode, String) {
     let mut form = studio_form(app, &format!("/studio?product_id={product}")).await;
     form.retain(|(k, _)| k != "platform");
     for p in platforms {
@@ -739,7 +743,7 @@ async fn the_captions_api_writes_one_caption_per_network_with_what_changed_and_n
 
 // ---- Gemini (the sandbox's) ----
 
-async fn with_gemini(
+pub(crate) async fn with_gemini(
     extra: impl FnOnce(&mut std::collections::BTreeMap<String, String>),
 ) -> (TestApp, TestSandbox) {
     let sandbox = TestSandbox::start().await;

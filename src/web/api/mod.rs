@@ -184,6 +184,26 @@ impl FromRequestParts<AppState> for ApiUser {
         if user.disabled_at.is_some() {
             return Err(AppError::Unauthorized);
         }
+        use crate::security::throttle::{self, LimitOrError};
+        match throttle::count_api_call(
+            &state.redis,
+            token_row.id,
+            state.config.api_rate_limit_per_minute,
+        )
+        .await
+        {
+            Ok(()) => {}
+            Err(LimitOrError::Limited(wait)) => {
+                return Err(AppError::RateLimited {
+                    retry_after_secs: wait.0,
+                    message: format!(
+                        "This token has made its {} requests for this minute; try again in {} s.",
+                        state.config.api_rate_limit_per_minute, wait.0
+                    ),
+                });
+            }
+            Err(LimitOrError::Redis(e)) => return Err(e.into()),
+        }
         // Record use at most once a minute per token: a busy script shouldn't mean a write per call.
         if token_row
             .last_used_at
