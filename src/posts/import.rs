@@ -664,15 +664,16 @@ impl fmt::Display for Field {
 /// Creates every post of a previewed file in one transaction, or none. Media given by web
 /// address are fetched first (into the library, as the composer's "from a web address" does);
 /// if one can't be fetched, nothing is created and its rows say why.
-/// How media given by web address are fetched: through the SSRF-safe fetcher, within a time.
+/// Where media given by web address go and how they are fetched: into the library, through
+/// the SSRF-safe fetcher, within a time.
 pub struct Fetching<'a> {
+    pub store: &'a MediaStore,
     pub fetcher: &'a crate::net::SafeFetch,
     pub timeout: std::time::Duration,
 }
 
 pub async fn confirm(
     db: &DatabaseConnection,
-    store: &MediaStore,
     fetch: &Fetching<'_>,
     user_id: Uuid,
     zone: TimeZone,
@@ -701,7 +702,7 @@ pub async fn confirm(
             }
             match crate::media::import::image_from_url(
                 db,
-                store,
+                fetch.store,
                 fetch.fetcher,
                 fetch.timeout,
                 user_id,
@@ -742,7 +743,7 @@ pub async fn confirm(
                 row.error(Field::Media, why.join(" "));
             }
         }
-        forget(db, store, user_id, &new_media).await;
+        forget(db, fetch.store, user_id, &new_media).await;
         return Err(ConfirmError::Invalid(preview));
     }
 
@@ -751,7 +752,7 @@ pub async fn confirm(
     let checked = check_rows(&txn, user_id, &ctx, &mut preview.rows, Some(&fetched)).await?;
     if !preview.is_valid() {
         drop(txn);
-        forget(db, store, user_id, &new_media).await;
+        forget(db, fetch.store, user_id, &new_media).await;
         return Err(ConfirmError::Invalid(preview));
     }
     let mut created = Vec::with_capacity(checked.len());

@@ -352,8 +352,8 @@ async fn confirm(
     let zone = zone_of(&user);
     let outcome = import::confirm(
         &state.db,
-        &state.media,
         &import::Fetching {
+            store: &state.media,
             fetcher: &state.outbound,
             timeout: std::time::Duration::from_secs(state.config.outbound_timeout_secs),
         },
