@@ -54,7 +54,8 @@ impl WebhookTransport for SafeTransport {
         );
         for (name, value) in headers {
             let value = HeaderValue::from_str(value).map_err(|e| e.to_string())?;
-            map.insert(HeaderName::from_static(name), value);
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| e.to_string())?;
+            map.insert(name, value);
         }
         let fetched = self
             .fetch
